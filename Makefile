@@ -1,0 +1,88 @@
+# sp: Sensitivity Pruner toolkit.  `make`, `make test`, `make install`, `make print-config`.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+
+BUILD     ?= build
+BINDIR    ?= bin
+OPT       ?= -O2
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS    ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -Iinclude -DSP_VERSION='"$(VERSION)"'
+LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lz -lm -lpthread -fopenmp
+
+HAVE_DNNL  := $(shell test -e /usr/include/dnnl.h && echo yes || echo no)
+HAVE_CUDNN := $(shell ls $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h 2>/dev/null | head -1)
+
+LIB_SRC  := $(sort $(wildcard common/*.c common/ref/*.c common/cpu/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_SRC  := $(sort $(wildcard cmd/sp-*.c))
+PROGS    := $(CMD_SRC:cmd/%.c=$(BINDIR)/%)
+TEST_SRC := $(sort $(wildcard tests/unit/test_*.c))
+TESTS    := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+MAN1     := $(wildcard man/man1/*.1)
+MAN5     := $(wildcard man/man5/*.5)
+MAN7     := $(wildcard man/man7/*.7)
+
+all: $(PROGS) $(TESTS)
+
+# Objects depend on the effective flags, so changing them rebuilds.
+$(BUILD)/flags: FORCE
+	@mkdir -p build
+	@echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' > $@
+
+$(BUILD)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsp.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BINDIR)/%: $(BUILD)/cmd/%.o $(BUILD)/libsp.a
+	@mkdir -p $(BINDIR)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libsp.a $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/testlib.o $(BUILD)/libsp.a
+	@mkdir -p $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/tests/unit/testlib.o $(BUILD)/libsp.a $(LDLIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
+
+test: all
+	@SP_BIN=$(abspath $(BINDIR)) SP_BUILD=$(abspath $(BUILD)) tests/run
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7)
+
+print-config:
+	@echo "version:   $(VERSION)"
+	@echo "cc:        $(CC) ($(shell $(CC) -dumpfullversion 2>/dev/null))"
+	@echo "cflags:    $(ALL_CFLAGS)"
+	@echo "libs:      $(LDLIBS)"
+	@echo "oneDNN:    $(HAVE_DNNL)"
+	@echo "nvcc:      $(if $(NVCC),$(NVCC),not found)"
+	@echo "cuDNN:     $(if $(HAVE_CUDNN),$(HAVE_CUDNN),not found)"
+	@echo "programs:  $(notdir $(PROGS))"
+
+clean:
+	rm -rf build bin
+
+FORCE:
+.PHONY: all test install print-config clean FORCE
+.PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,36 @@
+/* arch.h: the built-in networks (sp-init --arch NAME).
+ *
+ * Each builder lays out the public model's modules under their PyTorch
+ * names and declares its pruning blocks as SP-ALGORITHM.md section 2 numbers
+ * them.  Input size and channel count may differ from the default where the
+ * network allows it (a CIFAR ResNet on 1x28x28 images); where it does not,
+ * the builder fails with a sentence saying why. */
+#ifndef SP_ARCH_H
+#define SP_ARCH_H
+
+#include <stdint.h>
+#include "sp/graph.h"
+#include "sp/model.h"
+
+typedef struct sp_arch_opts {
+    int classes;          /* 0: the network's default (10 for CIFAR, 1000 for ImageNet) */
+    int in_c, in_h, in_w; /* 0: the network's default */
+} sp_arch_opts;
+
+typedef struct sp_arch_info {
+    const char *name;
+    const char *summary;  /* one line for --help and sp(7) */
+    int classes, in_c, in_h, in_w;  /* defaults */
+} sp_arch_info;
+
+/* NULL-terminated table of the built-in networks. */
+const sp_arch_info *sp_arch_list(void);
+const sp_arch_info *sp_arch_lookup(const char *name);
+
+sp_graph *sp_arch_build(const char *name, const sp_arch_opts *opts);
+
+/* Fill the parameters of m with the initialisation the public model uses
+ * (torchvision's or the CIFAR ResNet paper code's), from seed. */
+void sp_arch_init_weights(sp_model *m, uint64_t seed);
+
+#endif

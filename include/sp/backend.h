@@ -1,0 +1,142 @@
+/* backend.h: the table of operations every device implements.
+ *
+ * The executor walks the graph and calls these; it never knows which device
+ * it runs on.  All pointers are device pointers obtained from alloc (host
+ * memory for the reference and CPU backends).  Layout is NCHW float32
+ * throughout; a backend may reorder internally but takes and returns NCHW.
+ *
+ * Gradient convention (as llm.c): activation gradients (din) are
+ * OVERWRITTEN (=); parameter gradients (dw, dbias, dgamma, dbeta, dmask)
+ * are ACCUMULATED (+=), so the executor zeroes them once per step.
+ *
+ * Backends: "ref" (common/ref, plain C, float64 accumulation, the oracle),
+ * "cpu" (common/cpu, oneDNN), "cuda" (common/cuda, cuDNN/cuBLAS). */
+#ifndef SP_BACKEND_H
+#define SP_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sp_conv_shape {
+    int n, c, h, w;        /* input */
+    int k, oh, ow;         /* output channels and size */
+    int kh, kw, sh, sw, ph, pw, groups;
+} sp_conv_shape;
+
+typedef struct sp_pool_shape {
+    int n, c, h, w;        /* input */
+    int oh, ow;
+    int kh, kw, sh, sw, ph, pw;
+} sp_pool_shape;
+
+/* Fill oh, ow from the rest (PyTorch's floor formula). */
+void sp_conv_shape_out(sp_conv_shape *s);
+void sp_pool_shape_out(sp_pool_shape *s);
+
+typedef enum sp_act { SP_ACT_RELU, SP_ACT_RELU6 } sp_act;
+
+typedef struct sp_backend sp_backend;
+struct sp_backend {
+    const char *name;
+    void *ctx;                               /* the backend's own state */
+
+    /* memory */
+    void *(*alloc)(sp_backend *b, size_t bytes);           /* never NULL (dies on exhaustion) */
+    void (*free)(sp_backend *b, void *p);
+    void (*upload)(sp_backend *b, void *dst, const void *host, size_t bytes);
+    void (*download)(sp_backend *b, void *host, const void *src, size_t bytes);
+    void (*copy)(sp_backend *b, void *dst, const void *src, size_t bytes);
+    void (*fill)(sp_backend *b, float *dst, float value, size_t n);
+    void (*accumulate)(sp_backend *b, float *dst /* += */, const float *src, size_t n);
+    void (*scale)(sp_backend *b, float *x, float alpha, size_t n);
+    void (*sync)(sp_backend *b);                            /* wait for queued work */
+    void (*destroy)(sp_backend *b);
+
+    /* convolution: out N,K,OH,OW; in N,C,H,W; w K,C/groups,KH,KW; bias K or NULL */
+    void (*conv_fwd)(sp_backend *b, float *out, const float *in, const float *w,
+                     const float *bias, const sp_conv_shape *s);
+    void (*conv_bwd_data)(sp_backend *b, float *din /* = */, const float *dout,
+                          const float *w, const sp_conv_shape *s);
+    void (*conv_bwd_filter)(sp_backend *b, float *dw /* += */, float *dbias /* += or NULL */,
+                            const float *dout, const float *in, const sp_conv_shape *s);
+
+    /* batch norm over (N, C, HW); the running statistics update as PyTorch's
+     * (unbiased variance, momentum); save_mean / save_invstd are C floats
+     * kept for backward. */
+    void (*bn_fwd_train)(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                         float *running_mean, float *running_var, const float *in,
+                         const float *gamma, const float *beta,
+                         int n, int c, int hw, float eps, float momentum);
+    void (*bn_fwd_infer)(sp_backend *b, float *out, const float *in,
+                         const float *gamma, const float *beta,
+                         const float *mean, const float *var,
+                         int n, int c, int hw, float eps);
+    void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
+                   const float *dout, const float *in, const float *gamma,
+                   const float *save_mean, const float *save_invstd, int n, int c, int hw);
+
+    /* max pooling; ws is the backend's opaque workspace of maxpool_ws_bytes
+     * (NULL in inference) */
+    size_t (*maxpool_ws_bytes)(sp_backend *b, const sp_pool_shape *s);
+    void (*maxpool_fwd)(sp_backend *b, float *out, void *ws, const float *in, const sp_pool_shape *s);
+    void (*maxpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const void *ws,
+                        const float *in, const sp_pool_shape *s);
+    /* average pooling, padding counted in the divisor (PyTorch's default) */
+    void (*avgpool_fwd)(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+    void (*avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const sp_pool_shape *s);
+    /* adaptive average pooling to oh x ow (kh.. ignored) */
+    void (*adaptive_avgpool_fwd)(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+    void (*adaptive_avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const sp_pool_shape *s);
+
+    /* linear: out N,O = in N,I . w(O,I)^T + bias */
+    void (*linear_fwd)(sp_backend *b, float *out, const float *in, const float *w,
+                       const float *bias, int n, int in_f, int out_f);
+    void (*linear_bwd_data)(sp_backend *b, float *din /* = */, const float *dout, const float *w,
+                            int n, int in_f, int out_f);
+    void (*linear_bwd_weight)(sp_backend *b, float *dw /* += */, float *dbias /* += or NULL */,
+                              const float *dout, const float *in, int n, int in_f, int out_f);
+
+    /* elementwise */
+    void (*act_fwd)(sp_backend *b, sp_act act, float *out, const float *in, size_t n);
+    void (*act_bwd)(sp_backend *b, sp_act act, float *din /* = */, const float *dout,
+                    const float *in, size_t n);
+    void (*add_fwd)(sp_backend *b, float *out, const float *x, const float *y, size_t n);
+
+    /* channel mask: out[n,c,i] = in[n,c,i] * m[c] */
+    void (*mask_fwd)(sp_backend *b, float *out, const float *in, const float *m, int n, int c, int hw);
+    void (*mask_bwd)(sp_backend *b, float *din /* = */, float *dm /* += or NULL */,
+                     const float *dout, const float *in, const float *m, int n, int c, int hw);
+
+    /* option-A shortcut: out N,(lo+C+hi),OH,OW from in[:, :, ::sh, ::sw] */
+    void (*pad_shortcut_fwd)(sp_backend *b, float *out, const float *in, int n, int c, int h, int w,
+                             int sh, int sw, int lo, int hi);
+    void (*pad_shortcut_bwd)(sp_backend *b, float *din /* = */, const float *dout, int n, int c,
+                             int h, int w, int sh, int sw, int lo, int hi);
+
+    /* dropout: keep is a float buffer of n entries the forward fills with
+     * 0 or 1/(1-p) from (seed, counter); backward multiplies by it */
+    void (*dropout_fwd)(sp_backend *b, float *out, float *keep, const float *in, size_t n,
+                        float p, uint64_t seed, uint64_t counter);
+    void (*dropout_bwd)(sp_backend *b, float *din /* = */, const float *dout, const float *keep, size_t n);
+
+    /* softmax cross-entropy, mean over the batch.  labels are int32 on the
+     * device; loss (one float on the device) = mean NLL; dlogits = its
+     * gradient times `scale` (overwritten). */
+    void (*xent)(sp_backend *b, float *loss, float *dlogits, const float *logits,
+                 const int32_t *labels, int n, int classes, float scale);
+
+    /* SGD as torch.optim.SGD (dampening 0): d = g + wd*w; v = mu*v + d;
+     * d = nesterov ? d + mu*v : v; w -= lr*d */
+    void (*sgd)(sp_backend *b, float *w, const float *g, float *v, size_t n,
+                float lr, float momentum, float weight_decay, int nesterov);
+};
+
+/* Backends by name ("ref", "cpu", "cuda"); NULL with an error when the
+ * name is unknown or the device is not available. */
+sp_backend *sp_backend_create(const char *name);
+void sp_backend_destroy(sp_backend *b);
+
+sp_backend *sp_ref_backend_create(void);
+sp_backend *sp_cpu_backend_create(void);   /* oneDNN */
+
+#endif

@@ -1,0 +1,54 @@
+/* cli.h: the conventions every sp program shares.
+ *
+ * Messages go to stderr prefixed with the program name ("sp-flops: ...").
+ * Exit status: 0 success, 1 failure (runtime error or bad data), 2 usage.
+ * Outputs named with -o are written to a temporary name beside the target
+ * and renamed only when complete; die() removes any temporary still open,
+ * so a failed or killed run never leaves a half-written file under the
+ * final name. */
+#ifndef SP_CLI_H
+#define SP_CLI_H
+
+#include <stdio.h>
+#include "sp/base.h"
+
+enum { SP_EXIT_OK = 0, SP_EXIT_FAIL = 1, SP_EXIT_USAGE = 2 };
+
+/* Call first in main(): records the program name for messages, installs the
+ * handlers that remove temporary outputs on SIGINT/SIGTERM/SIGPIPE. */
+void sp_cli_init(const char *progname);
+const char *sp_progname(void);
+
+void sp_die(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;        /* exit 1 */
+void sp_die_usage(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;  /* exit 2, adds "try --help" */
+void sp_warning(const char *fmt, ...) SP_PRINTF(1, 2);
+void sp_info(const char *fmt, ...) SP_PRINTF(1, 2);   /* progress / notes, stderr */
+
+/* Print "PROG VERSION" on stdout and exit 0. */
+void sp_print_version(void) SP_NORETURN;
+
+/* Checked number parsing: the whole string must be a number in [min, max];
+ * otherwise die_usage naming the option and quoting the argument. */
+long sp_arg_long(const char *opt, const char *s, long min, long max);
+double sp_arg_double(const char *opt, const char *s, double min, double max);
+/* "CxHxW" or "HxW" (then *c is left alone); dies on anything else. */
+void sp_arg_dims(const char *opt, const char *s, int *c, int *h, int *w);
+
+/* Input: NULL or "-" is stdin.  Dies with a clear sentence when it cannot
+ * be opened.  sp_in_name gives the name to use in messages. */
+FILE *sp_in_open(const char *path);
+const char *sp_in_name(const char *path);
+void sp_in_close(FILE *f);
+
+/* Output of binary data: NULL or "-" is stdout (refused if it is a
+ * terminal); a path is written to "PATH.tmp-PID" and renamed by
+ * sp_out_commit.  Any error, including the final close, dies. */
+typedef struct sp_out sp_out;
+sp_out *sp_out_open(const char *path, int binary);
+FILE *sp_out_file(sp_out *o);
+void sp_out_commit(sp_out *o);
+
+/* Write errors on stdout (broken pipe: exit quietly, others: die). */
+void sp_stdout_close(void);
+
+#endif
