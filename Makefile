@@ -15,7 +15,7 @@ OPT       ?= -O2
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -Iinclude -DSP_VERSION='"$(VERSION)"'
-LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lz -lm -lpthread -fopenmp
+LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lpng -lz -lm -lpthread -fopenmp
 
 HAVE_DNNL  := $(shell test -e /usr/include/dnnl.h && echo yes || echo no)
 HAVE_CUDNN := $(shell ls $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h 2>/dev/null | head -1)
@@ -34,7 +34,7 @@ all: $(PROGS) $(TESTS)
 
 # Objects depend on the effective flags, so changing them rebuilds.
 $(BUILD)/flags: FORCE
-	@mkdir -p build
+	@mkdir -p $(BUILD)
 	@echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' > $@
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
@@ -57,7 +57,10 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
 
-test: all
+# The test command of the quick start: installs what is missing, builds, runs.
+test:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory all
 	@SP_BIN=$(abspath $(BINDIR)) SP_BUILD=$(abspath $(BUILD)) tests/run
 
 install: $(PROGS)

@@ -21,7 +21,12 @@ typedef struct sp_arch_info {
     const char *name;
     const char *summary;  /* one line for --help and sp(7) */
     int classes, in_c, in_h, in_w;  /* defaults */
+    const char *mean, *std;  /* default normalisation of a 3-channel input,
+                                comma-separated per channel */
 } sp_arch_info;
+
+/* The random stream (rng.h) of sp_arch_init_weights. */
+#define SP_RNG_STREAM_INIT UINT64_C(0x73702d696e6974)   /* "sp-init" */
 
 /* NULL-terminated table of the built-in networks. */
 const sp_arch_info *sp_arch_list(void);

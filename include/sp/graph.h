@@ -98,9 +98,14 @@ typedef struct sp_count {
 sp_graph *sp_graph_new(const char *arch, int c, int h, int w);
 void sp_graph_free(sp_graph *g);
 sp_graph *sp_graph_clone(const sp_graph *g);
-/* Append a node (copied); returns its index. */
+/* Append a node (copied); returns its index, or -1 with an error when its
+ * name is empty, too long or already used.  Zero fields get PyTorch's
+ * defaults: conv groups and strides 1, pool strides = kernel, pad-shortcut
+ * strides 1, bn eps 1e-5 and momentum 0.1; in[1] is set to -1 for every
+ * operation but add.  Shapes are filled later by sp_graph_infer. */
 int sp_graph_add(sp_graph *g, const sp_node *node);
 int sp_graph_find(const sp_graph *g, const char *name);   /* -1 if absent */
+/* The block with this id, appended (empty) if the graph has none yet. */
 sp_block *sp_graph_add_block(sp_graph *g, int id);
 const sp_block *sp_graph_block(const sp_graph *g, int id); /* NULL if absent */
 
@@ -120,7 +125,11 @@ void sp_graph_count(const sp_graph *g, sp_count *total, sp_count *per_node);
 const char *sp_op_name(sp_op op);          /* "conv", "bn", ... */
 int sp_op_parse(const char *name, sp_op *op);
 
-/* JSON form (stored in the checkpoint).  from_json validates and infers. */
+/* JSON form (stored in the checkpoint), described in graph_json.c:
+ * {"arch", "classes", "input": [c,h,w], "nodes": [{"op", "name", "inputs":
+ * [indices], the op's attributes}, ...] (node 0 is the input),
+ * "blocks": [{"id", "anchors": [node names]}]}.  to_json's string is
+ * malloc'd (free it); from_json validates everything and infers. */
 char *sp_graph_to_json(const sp_graph *g);
 sp_graph *sp_graph_from_json(const char *json);
 

@@ -34,12 +34,19 @@ typedef struct sp_group {
 } sp_group;
 
 /* Compute the group of an anchor node; -1 with an error if the node does not
- * own channels that can be traced to a producer. */
+ * own channels that can be traced to a producer (through ReLU, ReLU6, BN,
+ * mask, dropout, pools and depthwise convs back to a conv or linear layer).
+ * slice[] is sorted by node; slice[0] is the producer.  A group that meets
+ * an add, a pad shortcut, a grouped (not depthwise) conv or the graph's
+ * last node is returned with prunable = 0. */
 int sp_group_find(const sp_graph *g, int anchor, sp_group *out);
 
 /* Remove the channels c with keep[c] == 0 from the group of `anchor`: slice
  * every tensor, update widths, re-infer shapes.  At least one channel must
- * be kept.  The original graph is untouched. */
+ * be kept.  The original graph is untouched.  keep has group.channels
+ * entries; batch counters and a consumer's bias are copied unchanged, and
+ * tensors beyond the graph's parameters are left as they are.  On failure
+ * (-1) the model is unchanged. */
 int sp_prune_channels(sp_model *m, int anchor, const unsigned char *keep);
 
 #endif

@@ -9,7 +9,8 @@ SHARED=$ROOT/../shared
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 _failed=0
-PATH=$BIN:$PATH
+# Debian's python3 (with numpy, torch, onnx, cv2) before any other on PATH
+PATH=$BIN:/usr/bin:$PATH
 
 ok()   { echo "ok $1"; }
 fail() { echo "not ok $1 - $2"; _failed=1; }

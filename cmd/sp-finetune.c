@@ -1,0 +1,247 @@
+/* sp-finetune: train a network with SGD and keep its best epoch.
+ *
+ * Reads a checkpoint (FILE or standard input; a fresh sp-init network or a
+ * trained or pruned one), a training and a validation dataset, trains for
+ * --epochs epochs and writes the weights of the epoch with the best
+ * validation top-1 as a checkpoint (-o FILE or standard output), with the
+ * preprocessing and the training result in its metadata.  With -o, the
+ * run keeps a resume state in FILE.resume; --resume continues from it. */
+#include <errno.h>
+#include <getopt.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sp/backend.h"
+#include "sp/cli.h"
+#include "sp/data.h"
+#include "sp/model.h"
+#include "sp/train.h"
+
+typedef struct options {
+    const char *input, *output, *data, *val, *log, *device, *mean, *std, *augment;
+    sp_train_opts t;
+    int threads, bar;
+    FILE *logf;
+} options;
+
+static const char usage_text[] =
+    "Usage: sp-finetune --data TRAIN.spd --val VAL.spd [--epochs N] [--batch B]\n"
+    "                   [--lr X] [--momentum M] [--weight-decay W] [--nesterov]\n"
+    "                   [--schedule step|cosine] [--step-every E]\n"
+    "                   [--augment cifar|imagenet|none] [--mean V,V,V] [--std V,V,V]\n"
+    "                   [--seed S] [--device cpu|ref] [--threads N] [--save-every K]\n"
+    "                   [--resume] [--log FILE] [FILE] [-o OUT]\n"
+    "Train the network in a checkpoint (FILE, or standard input) with SGD and\n"
+    "write the weights of its best validation epoch (OUT, or standard output).\n"
+    "\n"
+    "  -d, --data FILE        training dataset (.spd)\n"
+    "  -v, --val FILE         validation dataset (.spd), evaluated after every epoch\n"
+    "  -e, --epochs N         epochs (default 200)\n"
+    "  -b, --batch B          images per step (default 128)\n"
+    "      --lr X             initial learning rate (default 0.001)\n"
+    "      --momentum M       SGD momentum (default 0.9)\n"
+    "      --weight-decay W   L2 weight decay (default 0.0001)\n"
+    "      --nesterov         Nesterov momentum\n"
+    "      --schedule NAME    step: x0.1 every --step-every epochs; cosine: to 0 per\n"
+    "                         step (default step)\n"
+    "      --step-every E     epochs between steps (default: epochs/3)\n"
+    "  -a, --augment NAME     cifar (pad 4, crop, flip), imagenet (random resized\n"
+    "                         crop, flip) or none (default: the checkpoint's, else\n"
+    "                         cifar up to 64 pixels and imagenet above)\n"
+    "      --mean V,V,V       per-channel mean (default: the checkpoint's)\n"
+    "      --std V,V,V        per-channel standard deviation (default: the checkpoint's)\n"
+    "  -s, --seed S           seed of data order, augmentation and dropout (default 0)\n"
+    "      --device NAME      cpu (default) or ref\n"
+    "  -t, --threads N        compute threads (default: all cores)\n"
+    "      --save-every K     save the resume state every K steps (default 200)\n"
+    "                         and after every epoch\n"
+    "  -r, --resume           continue from OUT.resume if it exists\n"
+    "  -l, --log FILE         write one JSON object per step and per epoch to FILE\n"
+    "  -o, --output OUT       write to OUT instead of standard output\n"
+    "  -h, --help             print this help and exit\n"
+    "  -V, --version          print the version and exit\n";
+
+enum { OPT_LR = 256, OPT_MOMENTUM, OPT_WD, OPT_NESTEROV, OPT_SCHEDULE, OPT_STEP_EVERY,
+       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY };
+
+static void parse_command_line(int argc, char **argv, options *o)
+{
+    static const struct option longopts[] = {
+        {"data", required_argument, NULL, 'd'},
+        {"val", required_argument, NULL, 'v'},
+        {"epochs", required_argument, NULL, 'e'},
+        {"batch", required_argument, NULL, 'b'},
+        {"lr", required_argument, NULL, OPT_LR},
+        {"momentum", required_argument, NULL, OPT_MOMENTUM},
+        {"weight-decay", required_argument, NULL, OPT_WD},
+        {"nesterov", no_argument, NULL, OPT_NESTEROV},
+        {"schedule", required_argument, NULL, OPT_SCHEDULE},
+        {"step-every", required_argument, NULL, OPT_STEP_EVERY},
+        {"augment", required_argument, NULL, 'a'},
+        {"mean", required_argument, NULL, OPT_MEAN},
+        {"std", required_argument, NULL, OPT_STD},
+        {"seed", required_argument, NULL, 's'},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"threads", required_argument, NULL, 't'},
+        {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
+        {"resume", no_argument, NULL, 'r'},
+        {"log", required_argument, NULL, 'l'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    memset(o, 0, sizeof *o);
+    sp_train_opts *t = &o->t;
+    t->epochs = 200;
+    t->batch = 128;
+    t->sgd.lr = 0.001f;
+    t->sgd.momentum = 0.9f;
+    t->sgd.weight_decay = 1e-4f;
+    t->save_every = 200;
+    o->device = "cpu";
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":d:v:e:b:a:s:t:rl:o:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd': o->data = optarg; break;
+        case 'v': o->val = optarg; break;
+        case 'e': t->epochs = (int)sp_arg_long("--epochs", optarg, 1, 100000); break;
+        case 'b': t->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
+        case OPT_LR: t->sgd.lr = (float)sp_arg_double("--lr", optarg, 0, 1e3); break;
+        case OPT_MOMENTUM: t->sgd.momentum = (float)sp_arg_double("--momentum", optarg, 0, 1); break;
+        case OPT_WD: t->sgd.weight_decay = (float)sp_arg_double("--weight-decay", optarg, 0, 1); break;
+        case OPT_NESTEROV: t->sgd.nesterov = 1; break;
+        case OPT_SCHEDULE:
+            if (sp_schedule_parse(optarg, &t->schedule) < 0)
+                sp_die_usage("unknown schedule '%s' (expected step or cosine)", optarg);
+            break;
+        case OPT_STEP_EVERY: t->step_every = (int)sp_arg_long("--step-every", optarg, 1, 100000); break;
+        case 'a': o->augment = optarg; break;
+        case OPT_MEAN: o->mean = optarg; break;
+        case OPT_STD: o->std = optarg; break;
+        case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
+        case OPT_DEVICE: o->device = optarg; break;
+        case 't': o->threads = (int)sp_arg_long("--threads", optarg, 1, 4096); break;
+        case OPT_SAVE_EVERY: t->save_every = sp_arg_long("--save-every", optarg, 0, 1L << 40); break;
+        case 'r': t->resume = 1; break;
+        case 'l': o->log = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'h':
+            fputs(usage_text, stdout);
+            sp_stdout_close();
+            exit(SP_EXIT_OK);
+        case 'V': sp_print_version();
+        case ':': sp_die_usage("option '%s' needs an argument", argv[optind - 1]);
+        default: sp_die_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind > 1)
+        sp_die_usage("too many arguments: only one checkpoint is read");
+    if (optind < argc)
+        o->input = argv[optind];
+    if (!o->data || !o->val)
+        sp_die_usage("both a training set (--data) and a validation set (--val) are needed");
+    if (o->augment && sp_augment_parse(o->augment, &t->pre.augment) < 0)
+        sp_die_usage("unknown augmentation '%s' (expected cifar, imagenet or none)", o->augment);
+    int to_stdout = !o->output || strcmp(o->output, "-") == 0;
+    if (t->resume && to_stdout)
+        sp_die_usage("--resume needs -o OUT: the resume state is kept in OUT.resume");
+}
+
+static void on_step(void *ctx, const sp_train_progress *p)
+{
+    options *o = ctx;
+    if (o->logf)
+        fprintf(o->logf, "{\"step\": %lld, \"epoch\": %d, \"loss\": %.6f, \"accuracy\": %.4f, "
+                "\"lr\": %.6g, \"images_per_s\": %.1f}\n", (long long)p->step, p->epoch + 1,
+                p->loss, p->accuracy, p->lr, p->images_per_s);
+    if (o->logf && p->step % 20 == 0)
+        fflush(o->logf);
+    if (o->bar) {
+        int width = 30, done = p->batches ? (int)(width * p->batch / p->batches) : width;
+        fprintf(stderr, "\r%s: epoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.1f%% lr %.4g %.0f img/s ",
+                sp_progname(), p->epoch + 1, p->epochs, done, "==============================",
+                width - done, "", (long long)p->batch, (long long)p->batches, p->loss,
+                p->accuracy, p->lr, p->images_per_s);
+    }
+}
+
+static void on_epoch(void *ctx, const sp_train_progress *p)
+{
+    options *o = ctx;
+    if (o->logf) {
+        fprintf(o->logf, "{\"epoch\": %d, \"step\": %lld, \"val_loss\": %.6f, \"val_top1\": %.4f, "
+                "\"val_top5\": %.4f, \"best_epoch\": %d, \"best_top1\": %.4f}\n", p->epoch + 1,
+                (long long)p->step, sp_metrics_loss(&p->val), sp_metrics_top1(&p->val),
+                sp_metrics_top5(&p->val), p->best_epoch + 1, p->best_top1);
+        fflush(o->logf);
+    }
+    if (o->bar)
+        fprintf(stderr, "\r\033[K%s: epoch %d/%d: val top-1 %.2f%% top-5 %.2f%% loss %.4f "
+                "(best %.2f%%, epoch %d)\n", sp_progname(), p->epoch + 1, p->epochs,
+                sp_metrics_top1(&p->val), sp_metrics_top5(&p->val), sp_metrics_loss(&p->val),
+                p->best_top1, p->best_epoch + 1);
+}
+
+static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset *d)
+{
+    sp_preproc pre;
+    if (sp_preproc_get(m, d, &pre) < 0)
+        sp_die("%s: %s", sp_in_name(o->input), sp_error());
+    if (o->mean && sp_floats_parse(o->mean, pre.mean, pre.c) < 0)
+        sp_die_usage("option '--mean' needs %d comma-separated numbers, not '%s'", pre.c, o->mean);
+    if (o->std && sp_floats_parse(o->std, pre.std, pre.c) < 0)
+        sp_die_usage("option '--std' needs %d comma-separated numbers, not '%s'", pre.c, o->std);
+    if (o->augment)
+        pre.augment = o->t.pre.augment;
+    else if (!sp_model_meta(m, "augment"))
+        pre.augment = pre.h <= 64 && pre.w <= 64 ? SP_AUG_CIFAR : SP_AUG_IMAGENET;
+    o->t.pre = pre;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    sp_cli_init("sp-finetune");
+    parse_command_line(argc, argv, &o);
+    if (o.threads)
+        omp_set_num_threads(o.threads);
+    sp_model *m = sp_ckpt_load_or_die(o.input);
+    sp_dataset *train = sp_data_open(o.data);
+    if (!train)
+        sp_die("%s", sp_error());
+    sp_dataset *val = sp_data_open(o.val);
+    if (!val)
+        sp_die("%s", sp_error());
+    setup_preprocessing(&o, m, train);
+    char *state = o.output && strcmp(o.output, "-") != 0 ? sp_xasprintf("%s.resume", o.output) : NULL;
+    o.t.state = state;
+    if (o.t.resume && access(state, F_OK) != 0)
+        o.t.resume = 0;
+    if (o.log && !(o.logf = fopen(o.log, o.t.resume ? "a" : "w")))
+        sp_die("cannot open '%s': %s", o.log, strerror(errno));
+    o.bar = isatty(STDERR_FILENO);
+    o.t.on_step = on_step;
+    o.t.on_epoch = on_epoch;
+    o.t.ctx = &o;
+    sp_backend *b = sp_backend_create(o.device);
+    if (!b)
+        sp_die("%s", sp_error());
+    if (sp_train_run(b, m, train, val, &o.t) < 0)
+        sp_die("%s", sp_error());
+    if (o.logf && fclose(o.logf) != 0)
+        sp_die("cannot write '%s': %s", o.log, strerror(errno));
+    sp_ckpt_save_or_die(m, o.output);
+    if (state)
+        unlink(state);
+    free(state);
+    sp_backend_destroy(b);
+    sp_data_close(train);
+    sp_data_close(val);
+    sp_model_free(m);
+    return SP_EXIT_OK;
+}

@@ -1,0 +1,78 @@
+/* cpu_mem.c: the CPU backend's memory operations.  Device memory is host
+ * memory aligned to a cache line (oneDNN and the vector loops like it), so
+ * transfers are copies; the loops are split across OpenMP threads only when
+ * large enough to pay for the fork. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cpu.h"
+
+#define SP_CPU_ALIGN 64
+
+void *sp_cpu_alloc(sp_backend *b, size_t bytes)
+{
+    (void)b;
+    size_t n = (bytes + SP_CPU_ALIGN - 1) / SP_CPU_ALIGN * SP_CPU_ALIGN;
+    void *p = aligned_alloc(SP_CPU_ALIGN, n ? n : SP_CPU_ALIGN);
+    if (!p) {
+        fprintf(stderr, "sp: out of memory (%zu bytes)\n", bytes);
+        abort();
+    }
+    return p;
+}
+
+void sp_cpu_free(sp_backend *b, void *p)
+{
+    (void)b;
+    free(p);
+}
+
+void sp_cpu_upload(sp_backend *b, void *dst, const void *host, size_t bytes)
+{
+    (void)b;
+    if (bytes)
+        memmove(dst, host, bytes);
+}
+
+void sp_cpu_download(sp_backend *b, void *host, const void *src, size_t bytes)
+{
+    (void)b;
+    if (bytes)
+        memmove(host, src, bytes);
+}
+
+void sp_cpu_copy(sp_backend *b, void *dst, const void *src, size_t bytes)
+{
+    (void)b;
+    if (bytes)
+        memmove(dst, src, bytes);
+}
+
+void sp_cpu_fill(sp_backend *b, float *dst, float value, size_t n)
+{
+    (void)b;
+    #pragma omp parallel for simd if (n >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++)
+        dst[i] = value;
+}
+
+void sp_cpu_accumulate(sp_backend *b, float *dst, const float *src, size_t n)
+{
+    (void)b;
+    #pragma omp parallel for simd if (n >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
+void sp_cpu_scale(sp_backend *b, float *x, float alpha, size_t n)
+{
+    (void)b;
+    #pragma omp parallel for simd if (n >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t i = 0; i < n; i++)
+        x[i] *= alpha;
+}
+
+void sp_cpu_sync(sp_backend *b)
+{
+    (void)b;
+}

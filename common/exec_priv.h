@@ -1,0 +1,56 @@
+/* exec_priv.h: the executor's state, shared by exec.c (set-up, memory,
+ * parameters) and exec_run.c (forward, backward, update). */
+#ifndef SP_EXEC_PRIV_H
+#define SP_EXEC_PRIV_H
+
+#include "sp/exec.h"
+#include "sp/graph.h"
+
+typedef struct xparam {
+    sp_param_info info;
+    size_t numel;
+    float *w;                 /* device value (NULL for the I64 counter) */
+    float *g;                 /* gradient, NULL when not trained */
+    float *v;                 /* momentum, learnable parameters only */
+} xparam;
+
+/* Parameters of one node by kind (index into sp_exec.p, -1 if absent). */
+typedef struct xnode {
+    int p[SP_P_MASK + 1];
+    int nconsumers;
+    int last_use;             /* index of the last node reading this output */
+    int inplace;              /* training: activation shares its input's buffer */
+    size_t size;              /* floats per sample */
+    float *save_mean, *save_invstd;  /* bn, training */
+    void *ws;                 /* maxpool, training */
+    float *keep;              /* dropout, training */
+} xnode;
+
+struct sp_exec {
+    sp_backend *b;
+    sp_graph *g;
+    int batch, train, n;      /* capacity, training executor, current batch */
+    int np;
+    xparam *p;
+    xnode *x;
+    float **act;              /* current activation buffer per node */
+    float **grad;             /* activation gradient buffer per node */
+    size_t maxsize;           /* floats per sample of the largest activation */
+    float **pool;             /* free buffers of batch*maxsize floats */
+    int npool;
+    float **all;              /* every pooled buffer, for freeing */
+    int nall;
+    float *input;             /* node 0 */
+    float *scratch;
+    float *dlogits;
+    float *loss_dev;
+    int32_t *labels;
+    int have_labels, have_loss;
+    uint64_t drop_seed, drop_counter;
+    int64_t train_forwards;   /* since the last download */
+};
+
+float *sp_exec_pool_get(sp_exec *e);
+void sp_exec_pool_put(sp_exec *e, float *buf);
+
+#endif

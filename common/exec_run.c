@@ -1,0 +1,349 @@
+/* exec_run.c: the forward pass, the loss, the backward pass and the SGD
+ * update, each a walk over the graph calling the backend table.
+ *
+ * Backward: activation gradients are overwritten by the backend, so the
+ * first reader of a tensor (in reverse order) writes its gradient buffer
+ * directly and any further reader writes to scratch and accumulates. */
+#include <string.h>
+
+#include "sp/base.h"
+#include "exec_priv.h"
+
+int sp_exec_set_input(sp_exec *e, const float *images, const int32_t *labels, int n)
+{
+    if (n < 1 || n > e->batch)
+        return sp_errorf("a batch of %d samples does not fit the executor's %d", n, e->batch);
+    e->n = n;
+    e->b->upload(e->b, e->input, images, (size_t)n * e->x[0].size * sizeof(float));
+    e->have_labels = labels != NULL;
+    if (labels)
+        e->b->upload(e->b, e->labels, labels, (size_t)n * sizeof(int32_t));
+    e->have_loss = 0;
+    return 0;
+}
+
+void sp_exec_set_dropout(sp_exec *e, uint64_t seed, uint64_t counter)
+{
+    e->drop_seed = seed;
+    e->drop_counter = counter;
+}
+
+static float *param(sp_exec *e, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : e->p[k].w;
+}
+
+static float *pgrad(sp_exec *e, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : e->p[k].g;
+}
+
+static sp_conv_shape conv_shape(const sp_exec *e, int i)
+{
+    const sp_node *nd = &e->g->node[i], *src = &e->g->node[nd->in[0]];
+    sp_conv_shape s = {e->n, src->c, src->h, src->w, nd->cout, nd->h, nd->w,
+                       nd->kh, nd->kw, nd->sh, nd->sw, nd->ph, nd->pw,
+                       nd->groups > 0 ? nd->groups : 1};
+    return s;
+}
+
+static sp_pool_shape pool_shape(const sp_exec *e, int i)
+{
+    const sp_node *nd = &e->g->node[i], *src = &e->g->node[nd->in[0]];
+    sp_pool_shape s = {e->n, src->c, src->h, src->w, nd->h, nd->w,
+                       nd->kh, nd->kw, nd->sh, nd->sw, nd->ph, nd->pw};
+    return s;
+}
+
+static void forward_node(sp_exec *e, int i, int train)
+{
+    sp_backend *b = e->b;
+    const sp_node *nd = &e->g->node[i];
+    const sp_node *src = &e->g->node[nd->in[0]];
+    const float *in = e->act[nd->in[0]];
+    float *out = e->act[i];
+    size_t n = (size_t)e->n, count = n * e->x[i].size;
+    int hw = nd->h * nd->w;
+
+    switch (nd->op) {
+    case SP_OP_CONV: {
+        sp_conv_shape s = conv_shape(e, i);
+        b->conv_fwd(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS), &s);
+        break;
+    }
+    case SP_OP_BN:
+        if (train)
+            b->bn_fwd_train(b, out, e->x[i].save_mean, e->x[i].save_invstd,
+                            param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR), in,
+                            param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+                            e->n, nd->c, hw, nd->eps, nd->momentum);
+        else
+            b->bn_fwd_infer(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+                            param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR),
+                            e->n, nd->c, hw, nd->eps);
+        break;
+    case SP_OP_RELU:
+    case SP_OP_RELU6:
+        b->act_fwd(b, nd->op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6, out, in, count);
+        break;
+    case SP_OP_MAXPOOL: {
+        sp_pool_shape s = pool_shape(e, i);
+        b->maxpool_fwd(b, out, train ? e->x[i].ws : NULL, in, &s);
+        break;
+    }
+    case SP_OP_AVGPOOL: {
+        sp_pool_shape s = pool_shape(e, i);
+        b->avgpool_fwd(b, out, in, &s);
+        break;
+    }
+    case SP_OP_ADAPTIVE_AVGPOOL: {
+        sp_pool_shape s = pool_shape(e, i);
+        b->adaptive_avgpool_fwd(b, out, in, &s);
+        break;
+    }
+    case SP_OP_LINEAR:
+        b->linear_fwd(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+                      e->n, nd->cin, nd->cout);
+        break;
+    case SP_OP_DROPOUT:
+        if (train && nd->p > 0)
+            b->dropout_fwd(b, out, e->x[i].keep, in, count, nd->p, e->drop_seed,
+                           e->drop_counter * (uint64_t)e->g->n + (uint64_t)i);
+        else
+            b->copy(b, out, in, count * sizeof(float));
+        break;
+    case SP_OP_FLATTEN:
+        b->copy(b, out, in, count * sizeof(float));
+        break;
+    case SP_OP_ADD:
+        b->add_fwd(b, out, in, e->act[nd->in[1]], count);
+        break;
+    case SP_OP_PAD_SHORTCUT:
+        b->pad_shortcut_fwd(b, out, in, e->n, src->c, src->h, src->w, nd->sh, nd->sw,
+                            nd->pad_lo, nd->pad_hi);
+        break;
+    case SP_OP_MASK:
+        b->mask_fwd(b, out, in, param(e, i, SP_P_MASK), e->n, nd->c, hw);
+        break;
+    case SP_OP_INPUT:
+    case SP_OP_COUNT:
+        break;
+    }
+}
+
+int sp_exec_forward(sp_exec *e, int train)
+{
+    if (e->n < 1)
+        return sp_errorf("the executor has no input batch");
+    if (train && !e->train)
+        return sp_errorf("this executor was built for inference only");
+    sp_graph *g = e->g;
+    e->act[0] = e->input;
+    for (int i = 1; i < g->n; i++) {
+        const sp_node *nd = &g->node[i];
+        if (e->train) {
+            if (e->x[i].inplace)
+                e->act[i] = e->act[nd->in[0]];
+        } else {
+            e->act[i] = sp_exec_pool_get(e);
+        }
+        forward_node(e, i, train);
+        if (!e->train && e->x[i].nconsumers == 0 && i != g->n - 1) {
+            sp_exec_pool_put(e, e->act[i]);
+            e->act[i] = NULL;
+        }
+        if (!e->train)
+            for (int k = 0; k < 2; k++) {
+                int j = nd->in[k];
+                if (j > 0 && e->x[j].last_use == i && (k == 0 || j != nd->in[0])) {
+                    sp_exec_pool_put(e, e->act[j]);
+                    e->act[j] = NULL;
+                }
+            }
+    }
+    if (!e->train) {
+        /* the logits' buffer goes back at the next forward */
+        sp_exec_pool_put(e, e->act[g->n - 1]);
+    }
+    if (train)
+        e->train_forwards++;
+    e->have_loss = 0;
+    return 0;
+}
+
+void sp_exec_logits(sp_exec *e, float *host)
+{
+    size_t count = (size_t)e->n * (size_t)sp_exec_classes(e);
+    e->b->download(e->b, host, e->act[e->g->n - 1], count * sizeof(float));
+}
+
+float sp_exec_loss(sp_exec *e)
+{
+    float loss = 0.0f;
+    if (!e->have_labels)
+        return loss;
+    e->b->xent(e->b, e->loss_dev, e->dlogits, e->act[e->g->n - 1], e->labels,
+               e->n, sp_exec_classes(e), 1.0f);
+    e->b->download(e->b, &loss, e->loss_dev, sizeof loss);
+    e->have_loss = 1;
+    return loss;
+}
+
+/* Where the gradient for input slot k of node i goes: its own buffer when
+ * this is the first reader, else scratch (then *acc is set). */
+static float *grad_target(sp_exec *e, int j, int *acc)
+{
+    *acc = 0;
+    if (!e->grad[j]) {
+        e->grad[j] = sp_exec_pool_get(e);
+        return e->grad[j];
+    }
+    *acc = 1;
+    return e->scratch;
+}
+
+static void grad_finish(sp_exec *e, int j, float *dst, int acc)
+{
+    if (acc)
+        e->b->accumulate(e->b, e->grad[j], dst, (size_t)e->n * e->x[j].size);
+}
+
+static void backward_node(sp_exec *e, int i)
+{
+    sp_backend *b = e->b;
+    const sp_node *nd = &e->g->node[i];
+    int j = nd->in[0];
+    const sp_node *src = &e->g->node[j];
+    const float *in = e->act[j], *dout = e->grad[i];
+    size_t count = (size_t)e->n * e->x[i].size;
+    int hw = nd->h * nd->w, acc = 0;
+    /* the image needs no gradient: ops that can skip din do */
+    float *din = NULL;
+    if (j > 0)
+        din = grad_target(e, j, &acc);
+
+    switch (nd->op) {
+    case SP_OP_CONV: {
+        sp_conv_shape s = conv_shape(e, i);
+        b->conv_bwd_filter(b, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS), dout, in, &s);
+        if (din)
+            b->conv_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), &s);
+        break;
+    }
+    case SP_OP_BN:
+        b->bn_bwd(b, din ? din : e->scratch, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS),
+                  dout, in, param(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
+                  e->n, nd->c, hw);
+        break;
+    case SP_OP_RELU:
+    case SP_OP_RELU6:
+        if (din)
+            b->act_bwd(b, nd->op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6, din, dout,
+                       e->x[i].inplace ? e->act[i] : in, count);
+        break;
+    case SP_OP_MAXPOOL:
+        if (din) {
+            sp_pool_shape s = pool_shape(e, i);
+            b->maxpool_bwd(b, din, dout, e->x[i].ws, in, &s);
+        }
+        break;
+    case SP_OP_AVGPOOL:
+        if (din) {
+            sp_pool_shape s = pool_shape(e, i);
+            b->avgpool_bwd(b, din, dout, &s);
+        }
+        break;
+    case SP_OP_ADAPTIVE_AVGPOOL:
+        if (din) {
+            sp_pool_shape s = pool_shape(e, i);
+            b->adaptive_avgpool_bwd(b, din, dout, &s);
+        }
+        break;
+    case SP_OP_LINEAR:
+        b->linear_bwd_weight(b, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS), dout, in,
+                             e->n, nd->cin, nd->cout);
+        if (din)
+            b->linear_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
+        break;
+    case SP_OP_DROPOUT:
+        if (din) {
+            if (nd->p > 0)
+                b->dropout_bwd(b, din, dout, e->x[i].keep, count);
+            else
+                b->copy(b, din, dout, count * sizeof(float));
+        }
+        break;
+    case SP_OP_FLATTEN:
+        if (din)
+            b->copy(b, din, dout, count * sizeof(float));
+        break;
+    case SP_OP_ADD:
+        if (din)
+            b->copy(b, din, dout, count * sizeof(float));
+        break;
+    case SP_OP_PAD_SHORTCUT:
+        if (din)
+            b->pad_shortcut_bwd(b, din, dout, e->n, src->c, src->h, src->w, nd->sh, nd->sw,
+                                nd->pad_lo, nd->pad_hi);
+        break;
+    case SP_OP_MASK: {
+        float *dm = pgrad(e, i, SP_P_MASK);
+        if (din || dm)
+            b->mask_bwd(b, din ? din : e->scratch, dm, dout, in, param(e, i, SP_P_MASK),
+                        e->n, nd->c, hw);
+        break;
+    }
+    case SP_OP_INPUT:
+    case SP_OP_COUNT:
+        break;
+    }
+    if (din)
+        grad_finish(e, j, din, acc);
+
+    /* the second operand of a sum receives the same gradient */
+    if (nd->op == SP_OP_ADD && nd->in[1] > 0) {
+        int j1 = nd->in[1];
+        if (!e->grad[j1]) {
+            e->grad[j1] = sp_exec_pool_get(e);
+            b->copy(b, e->grad[j1], dout, count * sizeof(float));
+        } else {
+            b->accumulate(b, e->grad[j1], dout, count);
+        }
+    }
+}
+
+int sp_exec_backward(sp_exec *e)
+{
+    if (!e->train)
+        return sp_errorf("this executor was built for inference only");
+    if (!e->have_loss)
+        return sp_errorf("the backward pass needs the loss of a forward pass first");
+    sp_backend *b = e->b;
+    for (int k = 0; k < e->np; k++)
+        if (e->p[k].g)
+            b->fill(b, e->p[k].g, 0.0f, e->p[k].numel);
+    int last = e->g->n - 1;
+    memset(e->grad, 0, (size_t)e->g->n * sizeof *e->grad);
+    e->grad[last] = e->dlogits;
+    for (int i = last; i >= 1; i--) {
+        if (!e->grad[i])
+            continue;
+        backward_node(e, i);
+        if (i != last)
+            sp_exec_pool_put(e, e->grad[i]);
+        e->grad[i] = NULL;
+    }
+    return 0;
+}
+
+void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o)
+{
+    for (int k = 0; k < e->np; k++) {
+        xparam *p = &e->p[k];
+        if (p->v)
+            e->b->sgd(e->b, p->w, p->g, p->v, p->numel, o->lr, o->momentum,
+                      o->weight_decay, o->nesterov);
+    }
+}

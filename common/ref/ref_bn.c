@@ -1,0 +1,108 @@
+/* ref_bn.c: batch normalisation over (N, C, HW), as PyTorch's BatchNorm2d.
+ *
+ *   bn_fwd_train: normalises with the batch mean and biased variance, writes
+ *                 out, save_mean, save_invstd = 1/sqrt(var + eps) (overwrites)
+ *                 and updates running_mean / running_var in place with
+ *                 running = (1 - momentum) * running + momentum * batch, the
+ *                 variance term unbiased (times cnt / (cnt - 1)).
+ *   bn_fwd_infer: normalises with the given mean / var (overwrites out).
+ *   bn_bwd:       din = (overwrites); dgamma, dbeta += (accumulate).
+ *
+ * gamma / beta may be NULL (affine off: 1 and 0); so may dgamma / dbeta. */
+#include <math.h>
+#include "ref.h"
+
+/* The n * hw values of channel c of sample i start at x + at(i, c). */
+static size_t at(int i, int ch, int c, int hw)
+{
+    return ((size_t)i * c + ch) * hw;
+}
+
+void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mean /* C */,
+                         float *save_invstd /* C */, float *running_mean /* C */,
+                         float *running_var /* C */, const float *in /* N,C,HW */,
+                         const float *gamma /* C */, const float *beta /* C */,
+                         int n, int c, int hw, float eps, float momentum)
+{
+    double cnt = (double)n * hw;
+    (void)b;
+    for (int ch = 0; ch < c; ch++) {
+        double sum = 0.0, sq = 0.0;
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++)
+                sum += in[at(i, ch, c, hw) + p];
+        double mean = sum / cnt;
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                double d = in[at(i, ch, c, hw) + p] - mean;
+                sq += d * d;
+            }
+        double var = sq / cnt;
+        double invstd = 1.0 / sqrt(var + eps);
+        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                size_t o = at(i, ch, c, hw) + p;
+                out[o] = (float)((in[o] - mean) * invstd * g + bt);
+            }
+        save_mean[ch] = (float)mean;
+        save_invstd[ch] = (float)invstd;
+        /* PyTorch refuses a single value per channel; keep the update finite */
+        double unbiased = cnt > 1 ? sq / (cnt - 1) : var;
+        if (running_mean)
+            running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean);
+        if (running_var)
+            running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+    }
+}
+
+void sp_ref_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
+                         const float *gamma /* C */, const float *beta /* C */,
+                         const float *mean /* C */, const float *var /* C */,
+                         int n, int c, int hw, float eps)
+{
+    (void)b;
+    for (int ch = 0; ch < c; ch++) {
+        double invstd = 1.0 / sqrt((double)var[ch] + eps);
+        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                size_t o = at(i, ch, c, hw) + p;
+                out[o] = (float)((in[o] - (double)mean[ch]) * invstd * g + bt);
+            }
+    }
+}
+
+/* With xhat = (x - mean) * invstd and dxhat = dout * gamma:
+ * din = invstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). */
+void sp_ref_bn_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dgamma /* C; += */,
+                   float *dbeta /* C; += */, const float *dout /* N,C,HW */,
+                   const float *in /* N,C,HW */, const float *gamma /* C */,
+                   const float *save_mean /* C */, const float *save_invstd /* C */,
+                   int n, int c, int hw)
+{
+    double cnt = (double)n * hw;
+    (void)b;
+    for (int ch = 0; ch < c; ch++) {
+        double mean = save_mean[ch], invstd = save_invstd[ch];
+        double g = gamma ? gamma[ch] : 1.0;
+        double sum_dy = 0.0, sum_dy_xhat = 0.0;
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                size_t o = at(i, ch, c, hw) + p;
+                sum_dy += dout[o];
+                sum_dy_xhat += dout[o] * ((in[o] - mean) * invstd);
+            }
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                size_t o = at(i, ch, c, hw) + p;
+                double xhat = (in[o] - mean) * invstd;
+                din[o] = (float)(g * invstd *
+                                 (dout[o] - sum_dy / cnt - xhat * sum_dy_xhat / cnt));
+            }
+        if (dgamma)
+            dgamma[ch] = (float)(dgamma[ch] + sum_dy_xhat);
+        if (dbeta)
+            dbeta[ch] = (float)(dbeta[ch] + sum_dy);
+    }
+}

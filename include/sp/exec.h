@@ -1,0 +1,79 @@
+/* exec.h: forward and backward passes of a graph on a backend.
+ *
+ * An executor owns the device copies of a model's parameters, their
+ * gradients and the activation buffers for batches of up to `batch`
+ * samples.  It calls only the sp_backend table, so the same code runs on
+ * every device.
+ *
+ * Memory: in inference mode an activation buffer returns to a pool as soon
+ * as its last reader has run, so only what is still needed is kept.  In
+ * training mode every forward activation is kept for the backward pass,
+ * and activation gradients are pooled the same way in reverse order.
+ *
+ * Usage per training step:
+ *   sp_exec_set_input(e, images, labels, n);
+ *   sp_exec_forward(e, 1);           // BN batch statistics, dropout on
+ *   sp_exec_loss(e);                 // softmax cross-entropy, mean
+ *   sp_exec_backward(e);             // parameter gradients (zeroed first)
+ *   sp_exec_sgd(e, &opt);
+ * and sp_exec_download(e, m) to bring weights and running statistics home. */
+#ifndef SP_EXEC_H
+#define SP_EXEC_H
+
+#include <stdint.h>
+#include "sp/backend.h"
+#include "sp/model.h"
+
+typedef struct sp_exec sp_exec;
+
+typedef struct sp_sgd_opts {
+    float lr, momentum, weight_decay;
+    int nesterov;
+} sp_sgd_opts;
+
+/* Build an executor for m's graph on b, for batches of at most `batch`.
+ * train = 0 gives an inference-only executor (no gradients, pooled
+ * activations); train = 1 can do both.  Uploads m's tensors.  With
+ * mask_grads, the masks get gradients too (for mask training); they are
+ * never updated by sp_exec_sgd. */
+sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int mask_grads);
+void sp_exec_free(sp_exec *e);
+
+/* Copy m's parameter tensors (same graph) to the device / back.  Download
+ * also adds the training forwards run since to num_batches_tracked. */
+int sp_exec_upload(sp_exec *e, const sp_model *m);
+int sp_exec_download(sp_exec *e, sp_model *m);
+
+/* The momentum buffers, one per learnable parameter in sp_graph_params
+ * order (count from sp_exec_nlearnable): host copies for resume state. */
+int sp_exec_nlearnable(const sp_exec *e);
+const char *sp_exec_learnable_name(const sp_exec *e, int i);
+size_t sp_exec_learnable_numel(const sp_exec *e, int i);
+void sp_exec_get_momentum(sp_exec *e, int i, float *host);
+void sp_exec_set_momentum(sp_exec *e, int i, const float *host);
+
+/* The next batch: n <= batch NCHW float images (host) and labels (host,
+ * may be NULL for inference). */
+int sp_exec_set_input(sp_exec *e, const float *images, const int32_t *labels, int n);
+
+/* Dropout draws its masks from (seed, counter); the trainer sets the
+ * counter from the global step so a resumed run draws the same masks. */
+void sp_exec_set_dropout(sp_exec *e, uint64_t seed, uint64_t counter);
+
+/* Forward the current batch; train selects batch statistics for BN (and
+ * updates the running ones) and enables dropout. */
+int sp_exec_forward(sp_exec *e, int train);
+/* Host copy of the logits of the current batch: n x classes. */
+void sp_exec_logits(sp_exec *e, float *host);
+int sp_exec_classes(const sp_exec *e);
+/* Mean softmax cross-entropy of the current batch (labels required);
+ * also prepares the logits' gradient for sp_exec_backward. */
+float sp_exec_loss(sp_exec *e);
+/* Zero the parameter gradients and back-propagate the loss. */
+int sp_exec_backward(sp_exec *e);
+/* Device pointer of a parameter's gradient (NULL if it has none). */
+const float *sp_exec_grad(const sp_exec *e, const char *name);
+/* One SGD step over every learnable parameter. */
+void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o);
+
+#endif
