@@ -1,11 +1,12 @@
 /* ops.c: times the CPU backend's convolution and batch-norm operations on
  * the layer shapes of resnet56 and vgg16-cifar at batch 128, 32x32.
  *
+ * Usage: bench-ops [REPS [LAYER]] (LAYER: index into layers[], default all).
  * Reads nothing; writes one line per operation and shape to stdout:
  * "KEY MILLISECONDS", where KEY names the op and the shape the same way
  * bench/ops.py does for PyTorch, so that script can put them side by side.
- * Build: cc -O2 -fopenmp -Iinclude bench/ops.c build/libsp.a -ldnnl -lm
- *        (see bench/ops.py, which builds and runs it). */
+ * bench/ops.py builds it (into BUILD/bench-ops, from BUILD/libsp.a) and
+ * runs it next to PyTorch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -53,7 +54,7 @@ static float *buffer(sp_backend *b, sp_rng *r, size_t n)
 
 int main(int argc, char **argv)
 {
-    int n = 128, reps = argc > 1 ? atoi(argv[1]) : 5;
+    int n = 128, reps = argc > 1 ? atoi(argv[1]) : 5, only = argc > 2 ? atoi(argv[2]) : -1;
     sp_backend *b = sp_backend_create("cpu");
     sp_rng r;
     if (!b) {
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
     sp_rng_init(&r, 1, 1);
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         const layer *l = &layers[i];
+        if (only >= 0 && (size_t)only != i)
+            continue;
         sp_conv_shape s = {n, l->c, l->h, l->h, l->k, 0, 0, l->ksz, l->ksz, l->stride,
                            l->stride, l->ksz / 2, l->ksz / 2, 1};
         sp_conv_shape_out(&s);

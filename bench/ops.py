@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """ops.py: per-operation timings of sp's CPU backend next to PyTorch's.
 
-Builds bench/ops.c against a built libsp.a, then alternates rounds of it
-and of the same operations in PyTorch (same shapes, batch 128, same thread
-count) and keeps each side's fastest time, so that load from other
-processes hurts both sides alike.  Prints one line per operation and shape:
+Builds bench/ops.c against a built libsp.a, then, layer by layer,
+alternates runs of it and of the same operations in PyTorch (same shapes,
+batch 128, same thread count) and keeps each side's fastest time, so that
+load from other processes hurts both sides alike.  Prints one line per operation and shape:
 sp ms, torch ms and torch/sp (above 1: sp is faster).
 
 Usage: OMP_NUM_THREADS=2 bench/ops.py [--build DIR] [--rounds N]
@@ -29,11 +29,11 @@ def fastest(fn, reps):
     return 1e3 * best
 
 
-def torch_round(reps):
+def torch_round(reps, only):
     out = {}
     aten = torch.ops.aten
     with torch.no_grad():
-        for c, h, k, s in LAYERS:
+        for c, h, k, s in [LAYERS[only]]:
             x = torch.randn(N, c, h, h)
             w = torch.randn(k, c, 3, 3)
             y = F.conv2d(x, w, None, s, 1)
@@ -61,8 +61,8 @@ def torch_round(reps):
     return out
 
 
-def sp_round(exe, reps):
-    res = subprocess.run([exe, str(reps)], check=True, capture_output=True, text=True)
+def sp_round(exe, reps, only):
+    res = subprocess.run([exe, str(reps), str(only)], check=True, capture_output=True, text=True)
     out = {}
     for line in res.stdout.splitlines():
         key, ms = line.rsplit(" ", 1)
@@ -83,11 +83,12 @@ def main():
                     "bench/ops.c", os.path.join(a.build, "libsp.a"), "-ldnnl", "-lcjson",
                     "-larchive", "-lturbojpeg", "-lz", "-lm", "-o", exe], check=True)
     sp, th = {}, {}
-    for _ in range(a.rounds):
-        for d, new in ((sp, sp_round(exe, a.reps)), (th, torch_round(a.reps))):
-            for key, ms in new.items():
-                d[key] = min(d.get(key, float("inf")), ms)
-    print(f"# {threads} threads, batch {N}; fastest of {a.rounds} rounds x {a.reps} calls")
+    for layer in range(len(LAYERS)):
+        for _ in range(a.rounds):
+            for d, new in ((sp, sp_round(exe, a.reps, layer)), (th, torch_round(a.reps, layer))):
+                for key, ms in new.items():
+                    d[key] = min(d.get(key, float("inf")), ms)
+    print(f"# {threads} threads, batch {N}; fastest of {a.rounds} alternations x {a.reps} calls")
     print(f"{'operation and shape':48s} {'sp ms':>9s} {'torch ms':>9s} {'torch/sp':>8s}")
     tot_sp = tot_th = 0.0
     for key in sp:

@@ -23,14 +23,6 @@ static int is_reserved(const char *key)
     return 0;
 }
 
-/* File names are quoted in messages; standard input is not. */
-static char *subject(const char *what)
-{
-    if (!what || strcmp(what, sp_in_name(NULL)) == 0)
-        return sp_xstrdup(sp_in_name(NULL));
-    return sp_xasprintf("'%s'", what);
-}
-
 static const char *meta_str(const cJSON *meta, const char *key)
 {
     const cJSON *j = cJSON_GetObjectItemCaseSensitive(meta, key);
@@ -194,7 +186,7 @@ static int read_data(sp_st_stream *s, const sp_st_header *h, sp_model *m,
 
 sp_model *sp_ckpt_read_after(FILE *f, const char *what, const void *head, size_t nhead)
 {
-    char *subj = subject(what);
+    char *subj = sp_st_subject(what);
     sp_st_stream s;
     sp_st_header h;
     sp_model *m = NULL;

@@ -279,10 +279,6 @@ static void backward_node(sp_exec *e, int i)
         if (din)
             b->copy(b, din, dout, count * sizeof(float));
         break;
-    case SP_OP_ADD:
-        if (din)
-            b->copy(b, din, dout, count * sizeof(float));
-        break;
     case SP_OP_PAD_SHORTCUT:
         if (din)
             b->pad_shortcut_bwd(b, din, dout, e->n, src->c, src->h, src->w, nd->sh, nd->sw,
@@ -295,21 +291,41 @@ static void backward_node(sp_exec *e, int i)
                         e->n, nd->c, hw);
         break;
     }
+    case SP_OP_ADD:           /* backward_add */
     case SP_OP_INPUT:
     case SP_OP_COUNT:
         break;
     }
     if (din)
         grad_finish(e, j, din, acc);
+}
 
-    /* the second operand of a sum receives the same gradient */
-    if (nd->op == SP_OP_ADD && nd->in[1] > 0) {
-        int j1 = nd->in[1];
-        if (!e->grad[j1]) {
-            e->grad[j1] = sp_exec_pool_get(e);
-            b->copy(b, e->grad[j1], dout, count * sizeof(float));
+static void pass_grad(sp_exec *e, int j, const float *dout, size_t count)
+{
+    if (!e->grad[j]) {
+        e->grad[j] = sp_exec_pool_get(e);
+        e->b->copy(e->b, e->grad[j], dout, count * sizeof(float));
+    } else {
+        e->b->accumulate(e->b, e->grad[j], dout, count);
+    }
+}
+
+/* Both operands of a sum receive its gradient.  The first takes the
+ * buffer over when it has no gradient yet, which saves a copy; so the
+ * second is served first, while the buffer still holds only dout. */
+static void backward_add(sp_exec *e, int i)
+{
+    const sp_node *nd = &e->g->node[i];
+    size_t count = (size_t)e->n * e->x[i].size;
+    int j0 = nd->in[0], j1 = nd->in[1];
+    if (j1 > 0)
+        pass_grad(e, j1, e->grad[i], count);
+    if (j0 > 0) {
+        if (!e->grad[j0] && i != e->g->n - 1) {
+            e->grad[j0] = e->grad[i];
+            e->grad[i] = NULL;
         } else {
-            b->accumulate(b, e->grad[j1], dout, count);
+            pass_grad(e, j0, e->grad[i], count);
         }
     }
 }
@@ -330,8 +346,11 @@ int sp_exec_backward(sp_exec *e)
     for (int i = last; i >= 1; i--) {
         if (!e->grad[i])
             continue;
-        backward_node(e, i);
-        if (i != last)
+        if (e->g->node[i].op == SP_OP_ADD)
+            backward_add(e, i);
+        else
+            backward_node(e, i);
+        if (i != last && e->grad[i])
             sp_exec_pool_put(e, e->grad[i]);
         e->grad[i] = NULL;
     }

@@ -7,7 +7,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "sp/base.h"
+#include "sp/cli.h"
 #include "safetensors.h"
+
+char *sp_st_subject(const char *what)
+{
+    if (!what || strcmp(what, sp_in_name(NULL)) == 0)
+        return sp_xstrdup(sp_in_name(NULL));
+    return sp_xasprintf("'%s'", what);
+}
 
 void sp_st_open(sp_st_stream *s, FILE *f, const char *subj, const void *head, size_t nhead)
 {

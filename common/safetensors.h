@@ -39,6 +39,10 @@ typedef struct sp_st_header {
     uint64_t data_len;
 } sp_st_header;
 
+/* How an input is named in messages: a file name quoted, standard input
+ * not.  malloc'd. */
+char *sp_st_subject(const char *what);
+
 void sp_st_open(sp_st_stream *s, FILE *f, const char *subj, const void *head, size_t nhead);
 /* Up to n bytes; fewer only at the end of the input or on a read error. */
 size_t sp_st_get(sp_st_stream *s, void *buf, size_t n);

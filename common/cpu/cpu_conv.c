@@ -14,7 +14,6 @@
  *
  * A shape oneDNN refuses runs on the reference backend's loops: slow but
  * right. */
-#include <stdint.h>
 #include <stdlib.h>
 #include "sp/base.h"
 #include "../ref/ref.h"
@@ -109,105 +108,120 @@ static dnnl_status_t arg_init(conv_arg *a, dnnl_engine_t eng, int id, int out, i
     return st;
 }
 
-static void plain_desc(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims,
-                       dnnl_format_tag_t tag)
+/* Stride and padding as oneDNN wants them: the right padding is what
+ * makes PyTorch's floored output size come out exactly (it may be
+ * negative, down to 1 - stride, when the last window does not fit). */
+typedef struct conv_geom { dnnl_dims_t st, pl, pr; } conv_geom;
+
+static conv_geom geom(const sp_conv_shape *s)
 {
-    dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, tag);
+    conv_geom g = {{s->sh, s->sw}, {s->ph, s->pw},
+                   {(s->oh - 1) * s->sh + s->kh - s->h - s->ph,
+                    (s->ow - 1) * s->sw + s->kw - s->w - s->pw}};
+    return g;
 }
 
-static dnnl_status_t fwd_desc(dnnl_convolution_desc_t *d, const sp_conv_shape *s, int bias,
-                              const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *wei,
-                              const dnnl_memory_desc_t *dst, const dnnl_memory_desc_t *bmd)
+/* The user's NCHW / (G)OIHW descriptions (u) and the "any" ones (a) that
+ * let oneDNN choose. */
+typedef struct conv_mds {
+    dnnl_memory_desc_t src_u, wei_u, dst_u, bias, src_a, wei_a, dst_a;
+} conv_mds;
+
+static void describe(conv_mds *m, const sp_conv_shape *s)
 {
-    dnnl_dims_t st = {s->sh, s->sw}, pl = {s->ph, s->pw};
-    dnnl_dims_t pr = {(s->oh - 1) * s->sh + s->kh - s->h - s->ph,
-                      (s->ow - 1) * s->sw + s->kw - s->w - s->pw};
+    dnnl_dims_t sd = {s->n, s->c, s->h, s->w}, dd = {s->n, s->k, s->oh, s->ow}, bd = {s->k};
+    dnnl_dims_t wd = {s->groups, s->k / s->groups, s->c / s->groups, s->kh, s->kw};
+    int grouped = s->groups > 1;
+    dnnl_memory_desc_init_by_tag(&m->src_u, 4, sd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&m->dst_u, 4, dd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&m->bias, 1, bd, dnnl_f32, dnnl_x);
+    dnnl_memory_desc_init_by_tag(&m->src_a, 4, sd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&m->dst_a, 4, dd, dnnl_f32, dnnl_format_tag_any);
+    /* without groups the weights are 4-d: drop the leading 1 */
+    dnnl_memory_desc_init_by_tag(&m->wei_u, 5 - !grouped, wd + !grouped, dnnl_f32,
+                                 grouped ? dnnl_goihw : dnnl_oihw);
+    dnnl_memory_desc_init_by_tag(&m->wei_a, 5 - !grouped, wd + !grouped, dnnl_f32,
+                                 dnnl_format_tag_any);
+}
+
+static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const sp_conv_shape *s, int dir,
+                             int bias, const conv_mds *m)
+{
+    conv_geom g = geom(s);
+    const dnnl_memory_desc_t *b = bias ? &m->bias : NULL;
+    if (dir == CONV_BWD_DATA)
+        return dnnl_convolution_backward_data_desc_init(d, dnnl_convolution_direct, &m->src_a,
+                                                        &m->wei_a, &m->dst_a, g.st, g.pl, g.pr);
+    if (dir == CONV_BWD_FILTER)
+        return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct,
+                                                           &m->src_a, &m->wei_a, b, &m->dst_a,
+                                                           g.st, g.pl, g.pr);
     return dnnl_convolution_forward_desc_init(d, dnnl_forward_training, dnnl_convolution_direct,
-                                              src, wei, bias ? bmd : NULL, dst, st, pl, pr);
+                                              &m->src_a, &m->wei_a, b, &m->dst_a,
+                                              g.st, g.pl, g.pr);
 }
 
+/* Argument order: forward (src, weights, dst), backward-data (diff_dst,
+ * weights, diff_src), backward-weights (diff_dst, src, diff_weights). */
+static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primitive_desc_t pd,
+                               int dir, const conv_mds *m)
+{
+    const dnnl_memory_desc_t *qs, *qw, *qd;
+    dnnl_status_t rc;
+    qs = dnnl_primitive_desc_query_md(pd, dir == CONV_BWD_DATA ? dnnl_query_diff_src_md
+                                                               : dnnl_query_src_md, 0);
+    qw = dnnl_primitive_desc_query_md(pd, dir == CONV_BWD_FILTER ? dnnl_query_diff_weights_md
+                                                                 : dnnl_query_weights_md, 0);
+    qd = dnnl_primitive_desc_query_md(pd, dir == CONV_FWD ? dnnl_query_dst_md
+                                                          : dnnl_query_diff_dst_md, 0);
+    if (dir == CONV_FWD) {
+        rc = arg_init(&p->arg[0], eng, DNNL_ARG_SRC, 0, 0, &m->src_u, qs);
+        if (rc == dnnl_success)
+            rc = arg_init(&p->arg[1], eng, DNNL_ARG_WEIGHTS, 0, 0, &m->wei_u, qw);
+        if (rc == dnnl_success)
+            rc = arg_init(&p->arg[2], eng, DNNL_ARG_DST, 1, 0, &m->dst_u, qd);
+        return rc;
+    }
+    rc = arg_init(&p->arg[0], eng, DNNL_ARG_DIFF_DST, 0, 0, &m->dst_u, qd);
+    if (rc == dnnl_success && dir == CONV_BWD_DATA)
+        rc = arg_init(&p->arg[1], eng, DNNL_ARG_WEIGHTS, 0, 0, &m->wei_u, qw);
+    if (rc == dnnl_success && dir == CONV_BWD_DATA)
+        rc = arg_init(&p->arg[2], eng, DNNL_ARG_DIFF_SRC, 1, 0, &m->src_u, qs);
+    if (rc == dnnl_success && dir == CONV_BWD_FILTER)
+        rc = arg_init(&p->arg[1], eng, DNNL_ARG_SRC, 0, 0, &m->src_u, qs);
+    if (rc == dnnl_success && dir == CONV_BWD_FILTER)
+        rc = arg_init(&p->arg[2], eng, DNNL_ARG_DIFF_WEIGHTS, 1, 1, &m->wei_u, qw);
+    return rc;
+}
+
+/* A plan whose prim stays NULL (oneDNN refused the shape) is cached too,
+ * so the refusal is not retried on every call. */
 static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int bias)
 {
     conv_plan *p = sp_xcalloc(1, sizeof *p);
-    dnnl_memory_desc_t src_u, wei_u, dst_u, bmd, src_a, wei_a, dst_a;
-    dnnl_dims_t sd = {s->n, s->c, s->h, s->w}, dd = {s->n, s->k, s->oh, s->ow}, bd = {s->k};
-    dnnl_dims_t st = {s->sh, s->sw}, pl = {s->ph, s->pw};
-    dnnl_dims_t pr = {(s->oh - 1) * s->sh + s->kh - s->h - s->ph,
-                      (s->ow - 1) * s->sw + s->kw - s->w - s->pw};
+    conv_mds m;
     dnnl_convolution_desc_t fd, d;
     dnnl_primitive_desc_t hint = NULL, pd = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t rc;
     p->k = s->k;
-
-    plain_desc(&src_u, 4, sd, dnnl_nchw);
-    plain_desc(&dst_u, 4, dd, dnnl_nchw);
-    plain_desc(&bmd, 1, bd, dnnl_x);
-    plain_desc(&src_a, 4, sd, dnnl_format_tag_any);
-    plain_desc(&dst_a, 4, dd, dnnl_format_tag_any);
-    if (s->groups > 1) {
-        dnnl_dims_t wd = {s->groups, s->k / s->groups, s->c / s->groups, s->kh, s->kw};
-        plain_desc(&wei_u, 5, wd, dnnl_goihw);
-        plain_desc(&wei_a, 5, wd, dnnl_format_tag_any);
-    } else {
-        dnnl_dims_t wd = {s->k, s->c, s->kh, s->kw};
-        plain_desc(&wei_u, 4, wd, dnnl_oihw);
-        plain_desc(&wei_a, 4, wd, dnnl_format_tag_any);
-    }
-
+    describe(&m, s);
     rc = dnnl_primitive_attr_create(&attr);
     if (rc == dnnl_success)
         rc = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (rc == dnnl_success && dir == CONV_FWD) {
-        rc = fwd_desc(&d, s, bias, &src_a, &wei_a, &dst_a, &bmd);
-    } else if (rc == dnnl_success) {
-        rc = fwd_desc(&fd, s, bias, &src_a, &wei_a, &dst_a, &bmd);
+    if (rc == dnnl_success && dir != CONV_FWD) {   /* backward needs the forward as a hint */
+        rc = op_desc(&fd, s, CONV_FWD, bias, &m);
         if (rc == dnnl_success)
             rc = dnnl_primitive_desc_create(&hint, &fd, NULL, x->engine, NULL);
-        if (rc == dnnl_success && dir == CONV_BWD_DATA)
-            rc = dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src_a,
-                                                          &wei_a, &dst_a, st, pl, pr);
-        else if (rc == dnnl_success)
-            rc = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct,
-                                                             &src_a, &wei_a,
-                                                             bias ? &bmd : NULL, &dst_a,
-                                                             st, pl, pr);
     }
     if (rc == dnnl_success)
+        rc = op_desc(&d, s, dir, bias, &m);
+    if (rc == dnnl_success)
         rc = dnnl_primitive_desc_create(&pd, &d, attr, x->engine, hint);
-    if (rc == dnnl_success) {
-        const dnnl_memory_desc_t *qs, *qw, *qd;
-        if (dir == CONV_FWD) {
-            qs = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-            qw = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-            qd = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
-            rc = arg_init(&p->arg[0], x->engine, DNNL_ARG_SRC, 0, 0, &src_u, qs);
-            if (rc == dnnl_success)
-                rc = arg_init(&p->arg[1], x->engine, DNNL_ARG_WEIGHTS, 0, 0, &wei_u, qw);
-            if (rc == dnnl_success)
-                rc = arg_init(&p->arg[2], x->engine, DNNL_ARG_DST, 1, 0, &dst_u, qd);
-        } else if (dir == CONV_BWD_DATA) {
-            qs = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_src_md, 0);
-            qw = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-            qd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
-            rc = arg_init(&p->arg[0], x->engine, DNNL_ARG_DIFF_DST, 0, 0, &dst_u, qd);
-            if (rc == dnnl_success)
-                rc = arg_init(&p->arg[1], x->engine, DNNL_ARG_WEIGHTS, 0, 0, &wei_u, qw);
-            if (rc == dnnl_success)
-                rc = arg_init(&p->arg[2], x->engine, DNNL_ARG_DIFF_SRC, 1, 0, &src_u, qs);
-        } else {
-            qs = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-            qw = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
-            qd = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_dst_md, 0);
-            rc = arg_init(&p->arg[0], x->engine, DNNL_ARG_DIFF_DST, 0, 0, &dst_u, qd);
-            if (rc == dnnl_success)
-                rc = arg_init(&p->arg[1], x->engine, DNNL_ARG_SRC, 0, 0, &src_u, qs);
-            if (rc == dnnl_success)
-                rc = arg_init(&p->arg[2], x->engine, DNNL_ARG_DIFF_WEIGHTS, 1, 1, &wei_u, qw);
-        }
-    }
+    if (rc == dnnl_success)
+        rc = plan_args(p, x->engine, pd, dir, &m);
     if (rc == dnnl_success && bias)
-        rc = dnnl_memory_create(&p->bias, &bmd, x->engine, DNNL_MEMORY_NONE);
+        rc = dnnl_memory_create(&p->bias, &m.bias, x->engine, DNNL_MEMORY_NONE);
     if (rc == dnnl_success) {
         const dnnl_memory_desc_t *q = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         p->pad_bytes = q ? dnnl_memory_desc_get_size(q) : 0;

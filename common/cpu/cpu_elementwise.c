@@ -75,7 +75,8 @@ void sp_cpu_mask_fwd(sp_backend *b, float *out /* N,C,HW */, const float *in /* 
     }
 }
 
-void sp_cpu_mask_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dm /* C; += or NULL */,
+void sp_cpu_mask_bwd(sp_backend *b, float *din /* N,C,HW; = or NULL */,
+                     float *dm /* C; += or NULL */,
                      const float *dout /* N,C,HW */, const float *in /* N,C,HW */,
                      const float *m /* C */, int n, int c, int hw)
 {
@@ -88,9 +89,11 @@ void sp_cpu_mask_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dm /* C; 
         for (int i = 0; i < n; i++) {
             size_t o = i * chw + (size_t)ch * hw;
             float part = 0.0f;
-            #pragma omp simd
-            for (int p = 0; p < hw; p++)
-                din[o + p] = dout[o + p] * mv;
+            if (din) {
+                #pragma omp simd
+                for (int p = 0; p < hw; p++)
+                    din[o + p] = dout[o + p] * mv;
+            }
             #pragma omp simd reduction(+ : part)
             for (int p = 0; p < hw; p++)
                 part += dout[o + p] * in[o + p];

@@ -26,20 +26,27 @@ size_t sp_cpu_maxpool_ws_bytes(sp_backend *b, const sp_pool_shape *s)
     return (size_t)s->n * s->c * s->oh * s->ow * sizeof(int32_t);
 }
 
+/* Offset of the window's maximum in its plane, -1 for a window of padding
+ * only.  Branch-free: on random data "is this one larger" is a coin toss
+ * that a branch predictor loses half the time.  A NaN is taken when the
+ * maximum so far is a number and then never replaced, so the first NaN
+ * wins, as in PyTorch. */
 static int32_t window_argmax(const float *plane, const sp_pool_shape *s, int oy, int ox)
 {
     int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
-    int32_t best = -1;
-    float max = -INFINITY;
-    for (int y = imax(y0, 0); y < imin(y0 + s->kh, s->h); y++)
-        for (int x = imax(x0, 0); x < imin(x0 + s->kw, s->w); x++) {
-            float v = plane[y * s->w + x];
-            if (best < 0 || v > max || isnan(v)) {
-                best = y * s->w + x;
-                max = v;
-                if (isnan(v))
-                    return best;
-            }
+    int ya = imax(y0, 0), yb = imin(y0 + s->kh, s->h);
+    int xa = imax(x0, 0), xb = imin(x0 + s->kw, s->w);
+    if (ya >= yb || xa >= xb)
+        return -1;
+    int32_t best = ya * s->w + xa;
+    float max = plane[best];
+    for (int y = ya; y < yb; y++)
+        for (int x = xa; x < xb; x++) {
+            int32_t at = y * s->w + x;
+            float v = plane[at];
+            int take = (v > max) | ((v != v) & (max == max));
+            best = take ? at : best;
+            max = take ? v : max;
         }
     return best;
 }

@@ -2,7 +2,9 @@
  * reference backend on fresh random inputs.
  *
  * The layer shapes are those of the built-in networks (batch 2, the
- * ImageNet ones at 64x64 so the reference stays quick), deduplicated; each
+ * ImageNet ones at 64x64 so the reference stays quick), deduplicated, the
+ * widest convolutions with fewer channels (see shrink), plus a few
+ * hand-picked shapes no network has yet; each
  * result is compared with the normalised error max|cpu - ref| / max|ref|
  * against a bound per operation.  One line per operation family and shape
  * class ("conv_fwd 3x3 s1 dense") reports the worst error over its shapes.
@@ -372,7 +374,8 @@ static void check_pad(const int p[7])
 {
     int n = p[0], c = p[1], h = p[2], w = p[3], sh = p[4], sw = p[5];
     int lo = p[6] / 1000, hi = p[6] % 1000, oc = lo + c + hi;
-    size_t nin = (size_t)n * c * h * w, nout = (size_t)n * oc * ((h + sh - 1) / sh) * ((w + sw - 1) / sw);
+    size_t nin = (size_t)n * c * h * w;
+    size_t nout = (size_t)n * oc * ((h + sh - 1) / sh) * ((w + sw - 1) / sw);
     float *in = rnd(nin, -1, 1), *dout = rnd(nout, -1, 1), *out[2], *din[2];
     sp_backend *be[2] = {ref, cpu};
     for (int i = 0; i < 2; i++) {
@@ -485,6 +488,32 @@ static void check_small_ops(void)
     free(x), free(y), free(g);
 }
 
+/* NaN propagates through max pooling as in PyTorch (the first NaN of a
+ * window wins), on both backends alike. */
+static void check_maxpool_nan(void)
+{
+    sp_pool_shape s = {2, 3, 9, 9, 0, 0, 3, 3, 2, 2, 1, 1};
+    sp_pool_shape_out(&s);
+    size_t nin = (size_t)s.n * s.c * s.h * s.w, nout = (size_t)s.n * s.c * s.oh * s.ow;
+    float *in = rnd(nin, -1, 1), *out[2];
+    sp_backend *be[2] = {ref, cpu};
+    int32_t *ws[2];
+    for (size_t i = 0; i < nin; i += 7)
+        in[i] = NAN;
+    for (int i = 0; i < 2; i++) {
+        out[i] = garbage(be[i], nout);
+        ws[i] = be[i]->alloc(be[i], be[i]->maxpool_ws_bytes(be[i], &s));
+        be[i]->maxpool_fwd(be[i], out[i], ws[i], in, &s);
+    }
+    int same = 1;
+    for (size_t o = 0; o < nout; o++)
+        same &= isnan(out[0][o]) ? isnan(out[1][o]) : out[0][o] == out[1][o];
+    record("maxpool NaN propagation", !same, 0);
+    for (int i = 0; i < 2; i++)
+        be[i]->free(be[i], out[i]), be[i]->free(be[i], ws[i]);
+    free(in);
+}
+
 /* Shapes no built-in network has today but the backend must handle:
  * grouped, rectangular, asymmetric stride and padding, odd sizes, padded
  * pooling windows. */
@@ -512,6 +541,7 @@ static void check_hand_picked(void)
         s.oh = 3, s.ow = 2;
         check_pool(&s, 2);
     }
+    check_maxpool_nan();
     check_bn(3, 5, 7);
     check_linear(3, 17, 5);
     check_mask(3, 5, 7);

@@ -19,6 +19,7 @@
 #include "sp/exec.h"
 #include "sp/model.h"
 #include "sp/rng.h"
+#include "sp/train.h"
 #include "testlib.h"
 
 #define BATCH 4
@@ -212,8 +213,38 @@ static void check_sgd(sp_backend *b, sp_model *m, const float *x, const int32_t 
     sp_exec_free(e);
 }
 
+/* Step decay at floor(E/3)-epoch multiples and per-step cosine, against
+ * the closed forms; top-k with ties counted against the true class. */
+static void check_schedule_metrics(void)
+{
+    const int64_t spe = 10;
+    double worst = 0;
+    for (int64_t s = 0; s < 9 * spe; s++) {
+        double want = 0.1 * pow(0.1, (double)(s / spe / 3));
+        worst = fmax(worst, fabs(sp_schedule_lr(SP_SCHED_STEP, 0.1, s, spe, 9, 0) - want) / want);
+    }
+    worst = fmax(worst, fabs(sp_schedule_lr(SP_SCHED_STEP, 0.1, 25, spe, 9, 2) - 1e-2) / 1e-2);
+    worst = fmax(worst, fabs(sp_schedule_lr(SP_SCHED_STEP, 0.1, 25, spe, 2, 0) - 0.1) / 0.1);
+    worst = fmax(worst, fabs(sp_schedule_lr(SP_SCHED_COSINE, 0.1, 0, spe, 4, 0) - 0.1) / 0.1);
+    worst = fmax(worst, fabs(sp_schedule_lr(SP_SCHED_COSINE, 0.1, 20, spe, 4, 0) - 0.05) / 0.05);
+    worst = fmax(worst, fabs(sp_schedule_lr(SP_SCHED_COSINE, 0.1, 10, spe, 4, 0) -
+                             0.05 * (1 + cos(M_PI / 4))) / 0.1);
+    CHECKF(worst < 1e-12, "schedule_step_and_cosine", "relative error %.3g", worst);
+
+    const float z[3 * 6] = {0, 1, 2, 3, 4, 5,     /* label 5: top-1 */
+                            5, 4, 3, 2, 1, 0,     /* label 5: rank 6, not top-5 */
+                            1, 1, 1, 1, 1, 1};    /* label 2: tie, rank 3 */
+    const int32_t y[3] = {5, 5, 2};
+    sp_metrics m;
+    memset(&m, 0, sizeof m);
+    sp_metrics_add(&m, z, y, 3, 6, 0.5);
+    CHECKF(m.top1 == 1 && m.top5 == 2 && m.n == 3 && fabs(sp_metrics_loss(&m) - 0.5) < 1e-12,
+           "metrics_top1_top5_ties", "top1 %lld top5 %lld", (long long)m.top1, (long long)m.top5);
+}
+
 int main(void)
 {
+    check_schedule_metrics();
     sp_backend *b = sp_backend_create("ref");
     if (!b) {
         printf("not ok exec_ref_backend - %s\n", sp_error());
