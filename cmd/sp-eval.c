@@ -78,8 +78,7 @@ static void parse_command_line(int argc, char **argv, options *o)
             sp_stdout_close();
             exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        case ':': sp_die_usage("option '%s' needs an argument", argv[optind - 1]);
-        default: sp_die_usage("unknown option '%s'", argv[optind - 1]);
+        default: sp_die_bad_option(argv, c);
         }
     }
     if (argc - optind > 1)

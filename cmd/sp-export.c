@@ -60,20 +60,17 @@ static void parse_command_line(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->fold = 1;
     int ch;
-    while ((ch = getopt_long(argc, argv, "f:no:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":f:no:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'f': o->fmt = parse_format(optarg); break;
         case 'n': o->fold = 0; break;
         case 'o': o->output = optarg; break;
         case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        default: usage(stderr); exit(SP_EXIT_USAGE);
+        default: sp_die_bad_option(argv, ch);
         }
     }
-    if (optind < argc)
-        o->input = argv[optind++];
-    if (optind < argc)
-        sp_die_usage("unexpected argument '%s'", argv[optind]);
+    o->input = sp_arg_operand(argc, argv, optind);
     if (o->fmt == FMT_NONE)
         sp_die_usage("--format is required");
 }

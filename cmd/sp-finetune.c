@@ -112,21 +112,29 @@ static void parse_command_line(int argc, char **argv, options *o)
         case 'e': t->epochs = (int)sp_arg_long("--epochs", optarg, 1, 100000); break;
         case 'b': t->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
         case OPT_LR: t->sgd.lr = (float)sp_arg_double("--lr", optarg, 0, 1e3); break;
-        case OPT_MOMENTUM: t->sgd.momentum = (float)sp_arg_double("--momentum", optarg, 0, 1); break;
-        case OPT_WD: t->sgd.weight_decay = (float)sp_arg_double("--weight-decay", optarg, 0, 1); break;
+        case OPT_MOMENTUM:
+            t->sgd.momentum = (float)sp_arg_double("--momentum", optarg, 0, 1);
+            break;
+        case OPT_WD:
+            t->sgd.weight_decay = (float)sp_arg_double("--weight-decay", optarg, 0, 1);
+            break;
         case OPT_NESTEROV: t->sgd.nesterov = 1; break;
         case OPT_SCHEDULE:
             if (sp_schedule_parse(optarg, &t->schedule) < 0)
                 sp_die_usage("unknown schedule '%s' (expected step or cosine)", optarg);
             break;
-        case OPT_STEP_EVERY: t->step_every = (int)sp_arg_long("--step-every", optarg, 1, 100000); break;
+        case OPT_STEP_EVERY:
+            t->step_every = (int)sp_arg_long("--step-every", optarg, 1, 100000);
+            break;
         case 'a': o->augment = optarg; break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
         case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
         case OPT_DEVICE: o->device = optarg; break;
         case 't': o->threads = (int)sp_arg_long("--threads", optarg, 1, 4096); break;
-        case OPT_SAVE_EVERY: t->save_every = sp_arg_long("--save-every", optarg, 0, 1L << 40); break;
+        case OPT_SAVE_EVERY:
+            t->save_every = sp_arg_long("--save-every", optarg, 0, 1L << 40);
+            break;
         case 'r': t->resume = 1; break;
         case 'l': o->log = optarg; break;
         case 'o': o->output = optarg; break;
@@ -135,8 +143,7 @@ static void parse_command_line(int argc, char **argv, options *o)
             sp_stdout_close();
             exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        case ':': sp_die_usage("option '%s' needs an argument", argv[optind - 1]);
-        default: sp_die_usage("unknown option '%s'", argv[optind - 1]);
+        default: sp_die_bad_option(argv, c);
         }
     }
     if (argc - optind > 1)
@@ -163,7 +170,8 @@ static void on_step(void *ctx, const sp_train_progress *p)
         fflush(o->logf);
     if (o->bar) {
         int width = 30, done = p->batches ? (int)(width * p->batch / p->batches) : width;
-        fprintf(stderr, "\r%s: epoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.1f%% lr %.4g %.0f img/s ",
+        fprintf(stderr, "\r%s: epoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.1f%% "
+                "lr %.4g %.0f img/s ",
                 sp_progname(), p->epoch + 1, p->epochs, done, "==============================",
                 width - done, "", (long long)p->batch, (long long)p->batches, p->loss,
                 p->accuracy, p->lr, p->images_per_s);
@@ -218,7 +226,9 @@ int main(int argc, char **argv)
     if (!val)
         sp_die("%s", sp_error());
     setup_preprocessing(&o, m, train);
-    char *state = o.output && strcmp(o.output, "-") != 0 ? sp_xasprintf("%s.resume", o.output) : NULL;
+    char *state = NULL;
+    if (o.output && strcmp(o.output, "-") != 0)
+        state = sp_xasprintf("%s.resume", o.output);
     o.t.state = state;
     if (o.t.resume && access(state, F_OK) != 0)
         o.t.resume = 0;

@@ -52,7 +52,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     int c;
     memset(o, 0, sizeof *o);
     opterr = 0;   /* one message of ours instead of getopt's */
-    while ((c = getopt_long(argc, argv, "b:jhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":b:jhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': o->baseline = optarg; break;
         case 'j': o->json = 1; break;
@@ -61,11 +61,7 @@ static void parse_command_line(int argc, char **argv, options *o)
             sp_stdout_close();
             exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        case '?':
-            if (optopt == 'b')
-                sp_die_usage("option '%s' needs a file name", argv[optind - 1]);
-            sp_die_usage("unknown option '%s'", argv[optind - 1]);
-        default: sp_die_usage("unknown option '%s'", argv[optind - 1]);
+        default: sp_die_bad_option(argv, c);
         }
     }
     if (argc - optind > 1)

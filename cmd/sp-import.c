@@ -53,7 +53,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     };
     memset(o, 0, sizeof *o);
     int ch;
-    while ((ch = getopt_long(argc, argv, "a:c:i:o:hV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":a:c:i:o:hV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'a': o->arch = optarg; break;
         case 'c': o->classes = (int)sp_arg_long("--classes", optarg, 1, 1000000); break;
@@ -61,13 +61,10 @@ static void parse_command_line(int argc, char **argv, options *o)
         case 'o': o->output = optarg; break;
         case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        default: usage(stderr); exit(SP_EXIT_USAGE);
+        default: sp_die_bad_option(argv, ch);
         }
     }
-    if (optind < argc)
-        o->input = argv[optind++];
-    if (optind < argc)
-        sp_die_usage("unexpected argument '%s'", argv[optind]);
+    o->input = sp_arg_operand(argc, argv, optind);
     if (o->arch && !sp_arch_lookup(o->arch))
         sp_die_usage("unknown network '%s' (sp-init --list shows them)", o->arch);
 }

@@ -72,7 +72,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     };
     memset(o, 0, sizeof *o);
     int ch;
-    while ((ch = getopt_long(argc, argv, "a:c:i:s:o:lhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":a:c:i:s:o:lhV", longopts, NULL)) != -1) {
         switch (ch) {
         case 'a': o->arch = optarg; break;
         case 'c': o->classes = (int)sp_arg_long("--classes", optarg, 1, 1000000); break;
@@ -82,7 +82,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case 'l': o->list = 1; break;
         case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        default: usage(stderr); exit(SP_EXIT_USAGE);
+        default: sp_die_bad_option(argv, ch);
         }
     }
     if (optind < argc)
@@ -103,32 +103,6 @@ static void list_networks(void)
     sp_stdout_close();
 }
 
-/* "v,v,v": the default per-channel value for a 3-channel input, else 0.5
- * for every channel. */
-static char *per_channel(const char *rgb, int c)
-{
-    if (c == 3)
-        return sp_xstrdup(rgb);
-    char *s = sp_xcalloc((size_t)c, 4);
-    for (int i = 0; i < c; i++)
-        strcat(s, i ? ",0.5" : "0.5");
-    return s;
-}
-
-static void set_preprocessing(sp_model *m, const sp_arch_info *a)
-{
-    const sp_node *in = &m->graph->node[0];
-    char *size = sp_xasprintf("%dx%dx%d", in->c, in->h, in->w);
-    char *mean = per_channel(a->mean, in->c), *std = per_channel(a->std, in->c);
-    sp_model_set_meta(m, "arch", a->name);
-    sp_model_set_meta(m, "input_size", size);
-    sp_model_set_meta(m, "mean", mean);
-    sp_model_set_meta(m, "std", std);
-    free(size);
-    free(mean);
-    free(std);
-}
-
 int main(int argc, char **argv)
 {
     options o;
@@ -144,7 +118,7 @@ int main(int argc, char **argv)
         sp_die("%s", sp_error());
     sp_model *m = sp_model_new(g);
     sp_arch_init_weights(m, o.seed);
-    set_preprocessing(m, sp_arch_lookup(o.arch));
+    sp_arch_set_preprocessing(m, sp_arch_lookup(o.arch));
     sp_ckpt_save_or_die(m, o.output);
     sp_model_free(m);
     return SP_EXIT_OK;

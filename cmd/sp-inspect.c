@@ -42,14 +42,14 @@ static void parse_command_line(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->record = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "bjr:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":bjr:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': o->blocks = 1; break;
         case 'j': o->json = 1; break;
         case 'r': o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
         case 'h': fputs(usage, stdout); sp_stdout_close(); exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        default: sp_die_usage("invalid option");
+        default: sp_die_bad_option(argv, c);
         }
     }
     if (argc - optind > 1)

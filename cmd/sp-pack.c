@@ -105,7 +105,7 @@ static void parse_command_line(int argc, char **argv, struct options *o)
     p->threads = 1;
     p->quality = 90;
     int c;
-    while ((c = getopt_long(argc, argv, "o:f:s:e:q:n:j:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:f:s:e:q:n:j:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'f':
@@ -132,7 +132,7 @@ static void parse_command_line(int argc, char **argv, struct options *o)
         case OPT_STRICT: p->strict = 1; break;
         case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
         case 'V': sp_print_version();
-        default: usage(stderr); exit(SP_EXIT_USAGE);
+        default: sp_die_bad_option(argv, c);
         }
     }
     if (optind == argc)

@@ -1,5 +1,6 @@
-/* arch.c: the table of built-in networks, building one by name, and the
- * initial weights each public model uses.
+/* arch.c: the table of built-in networks, building one by name, the
+ * initial weights each public model uses and the preprocessing metadata
+ * (input size, normalisation) that sp-init and sp-import record.
  *
  * The builders live beside this file, one per family (arch_vgg.c,
  * arch_resnet.c, arch_mobilenet.c); this file only dispatches.  The
@@ -199,4 +200,30 @@ void sp_arch_init_weights(sp_model *m, uint64_t seed)
             init_tensor(&r, rule, &m->graph->node[p[i].node], &p[i], t);
     }
     free(p);
+}
+
+/* "v,v,v": the network's value for a 3-channel input, else 0.5 for every
+ * channel. */
+static char *per_channel(const char *rgb, int c)
+{
+    if (c == 3)
+        return sp_xstrdup(rgb);
+    char *s = sp_xcalloc((size_t)c, 4);
+    for (int i = 0; i < c; i++)
+        strcat(s, i ? ",0.5" : "0.5");
+    return s;
+}
+
+void sp_arch_set_preprocessing(sp_model *m, const sp_arch_info *a)
+{
+    const sp_node *in = &m->graph->node[0];
+    char *size = sp_xasprintf("%dx%dx%d", in->c, in->h, in->w);
+    char *mean = per_channel(a->mean, in->c), *std = per_channel(a->std, in->c);
+    sp_model_set_meta(m, "arch", a->name);
+    sp_model_set_meta(m, "input_size", size);
+    sp_model_set_meta(m, "mean", mean);
+    sp_model_set_meta(m, "std", std);
+    free(size);
+    free(mean);
+    free(std);
 }

@@ -1,6 +1,7 @@
 /* cli.c: messages, exit codes, checked arguments and atomic outputs shared
  * by every program (see cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -95,6 +96,19 @@ void sp_info(const char *fmt, ...)
     va_end(ap);
 }
 
+void sp_die_bad_option(char *const argv[], int c)
+{
+    const char *arg = argv[optind - 1];
+    char name[256];
+    if (strncmp(arg, "--", 2) == 0 || !optopt)
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    else
+        snprintf(name, sizeof name, "-%c", optopt);
+    if (c == ':')
+        sp_die_usage("option '%s' needs an argument", name);
+    sp_die_usage("unrecognized option '%s'", name);
+}
+
 void sp_print_version(void)
 {
     printf("%s %s\n", progname, SP_VERSION);
@@ -154,6 +168,13 @@ void sp_arg_dims(const char *opt, const char *s, int *c, int *h, int *w)
     } else {
         sp_die_usage("invalid size '%s' for %s (expected CxHxW or HxW)", s, opt);
     }
+}
+
+const char *sp_arg_operand(int argc, char **argv, int first)
+{
+    if (first + 1 < argc)
+        sp_die_usage("unexpected argument '%s'", argv[first + 1]);
+    return first < argc ? argv[first] : NULL;
 }
 
 static int is_stdio(const char *path) { return !path || strcmp(path, "-") == 0; }

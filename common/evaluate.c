@@ -99,9 +99,20 @@ void sp_metrics_add(sp_metrics *s, const float *logits, const int32_t *labels, i
     s->loss_sum += loss * n;
 }
 
-double sp_metrics_top1(const sp_metrics *s) { return s->n ? 100.0 * (double)s->top1 / (double)s->n : 0; }
-double sp_metrics_top5(const sp_metrics *s) { return s->n ? 100.0 * (double)s->top5 / (double)s->n : 0; }
-double sp_metrics_loss(const sp_metrics *s) { return s->n ? s->loss_sum / (double)s->n : 0; }
+double sp_metrics_top1(const sp_metrics *s)
+{
+    return s->n ? 100.0 * (double)s->top1 / (double)s->n : 0;
+}
+
+double sp_metrics_top5(const sp_metrics *s)
+{
+    return s->n ? 100.0 * (double)s->top5 / (double)s->n : 0;
+}
+
+double sp_metrics_loss(const sp_metrics *s)
+{
+    return s->n ? s->loss_sum / (double)s->n : 0;
+}
 
 int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits)
 {

@@ -1,10 +1,10 @@
 /* exec.c: building an executor, its device memory and its parameters.
  *
  * Buffers: node 0 (the input), the logits' gradient, the loss and the
- * labels are fixed.  Training executors give every other activation its own
- * buffer, except a ReLU whose input has no other reader, which runs in
- * place (its backward only needs the sign pattern, which the output
- * carries too).  Inference activations and all activation gradients come
+ * labels are fixed.  A ReLU whose input has no other reader runs in place
+ * (its backward only needs the sign pattern, which the output carries
+ * too).  Training executors give every other activation its own buffer.
+ * Inference activations and all activation gradients come
  * from a pool of equal-sized buffers, returned when no later step reads
  * them, so memory stays at a few activations whatever the depth. */
 #include <stdlib.h>
@@ -50,6 +50,12 @@ static void plan_nodes(sp_exec *e)
             e->x[j].last_use = i;
         }
     e->x[g->n - 1].last_use = g->n;   /* the logits stay */
+    for (int i = 1; i < g->n; i++) {
+        const sp_node *nd = &g->node[i];
+        int in = nd->in[0];
+        e->x[i].inplace = (nd->op == SP_OP_RELU || nd->op == SP_OP_RELU6) && in > 0 &&
+                          e->x[in].nconsumers == 1;
+    }
     for (int k = 0; k < e->np; k++)
         e->x[e->p[k].info.node].p[e->p[k].info.kind] = k;
 }
@@ -62,10 +68,7 @@ static void alloc_training(sp_exec *e, int mask_grads)
         const sp_node *nd = &e->g->node[i];
         xnode *x = &e->x[i];
         int in = nd->in[0];
-        if ((nd->op == SP_OP_RELU || nd->op == SP_OP_RELU6) && in > 0 &&
-            e->x[in].nconsumers == 1)
-            x->inplace = 1;
-        else
+        if (!x->inplace)
             e->act[i] = b->alloc(b, nb * x->size * sizeof(float));
         if (nd->op == SP_OP_BN) {
             x->save_mean = b->alloc(b, (size_t)nd->cout * sizeof(float));

@@ -143,13 +143,13 @@ int sp_exec_forward(sp_exec *e, int train)
     e->act[0] = e->input;
     for (int i = 1; i < g->n; i++) {
         const sp_node *nd = &g->node[i];
-        if (e->train) {
-            if (e->x[i].inplace)
-                e->act[i] = e->act[nd->in[0]];
-        } else {
+        if (e->x[i].inplace)
+            e->act[i] = e->act[nd->in[0]];
+        else if (!e->train)
             e->act[i] = sp_exec_pool_get(e);
-        }
         forward_node(e, i, train);
+        if (e->x[i].inplace && !e->train)
+            e->act[nd->in[0]] = NULL;       /* the buffer now belongs to i */
         if (!e->train && e->x[i].nconsumers == 0 && i != g->n - 1) {
             sp_exec_pool_put(e, e->act[i]);
             e->act[i] = NULL;
@@ -157,7 +157,7 @@ int sp_exec_forward(sp_exec *e, int train)
         if (!e->train)
             for (int k = 0; k < 2; k++) {
                 int j = nd->in[k];
-                if (j > 0 && e->x[j].last_use == i && (k == 0 || j != nd->in[0])) {
+                if (j > 0 && e->act[j] && e->x[j].last_use == i && (k == 0 || j != nd->in[0])) {
                     sp_exec_pool_put(e, e->act[j]);
                     e->act[j] = NULL;
                 }

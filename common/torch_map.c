@@ -216,30 +216,6 @@ static void dims_from_tensors(const char *arch, const sp_tensor *t, int n, sp_ar
     sp_graph_free(g);
 }
 
-static void set_preprocessing(sp_model *m, const sp_arch_info *a)
-{
-    const sp_node *in = &m->graph->node[0];
-    char *size = sp_xasprintf("%dx%dx%d", in->c, in->h, in->w);
-    size_t cap = (size_t)in->c * 8 + 32;
-    char *mean = sp_xcalloc(cap, 1), *std = sp_xcalloc(cap, 1);
-    if (in->c == 3) {
-        snprintf(mean, cap, "%s", a->mean);
-        snprintf(std, cap, "%s", a->std);
-    } else {
-        for (int i = 0; i < in->c; i++) {
-            strcat(mean, i ? ",0.5" : "0.5");
-            strcat(std, i ? ",0.5" : "0.5");
-        }
-    }
-    sp_model_set_meta(m, "arch", a->name);
-    sp_model_set_meta(m, "input_size", size);
-    sp_model_set_meta(m, "mean", mean);
-    sp_model_set_meta(m, "std", std);
-    free(size);
-    free(mean);
-    free(std);
-}
-
 /* Every parameter present (num_batches_tracked may be missing); unless
  * presence_only, each with its shape and nothing left over. */
 static int check_tensors(const sp_graph *g, sp_tensor *t, int n, const char *what,
@@ -361,6 +337,6 @@ sp_model *sp_import_model(sp_tensor *t, int n, const sp_import_opts *o, const ch
             copy_values(&m->t[i], &t[k]);
         }
     }
-    set_preprocessing(m, a);
+    sp_arch_set_preprocessing(m, a);
     return m;
 }

@@ -44,16 +44,12 @@ void sp_cpu_cache_clear(sp_cpu_ctx *x);
 /* A scratch buffer of at least bytes (contents not kept when it grows). */
 void *sp_cpu_scratch(sp_cpu_ctx *x, int slot, size_t bytes);
 
-/* cpu_mem.c */
+/* cpu_mem.c (free, upload, download, copy and sync are the reference
+ * backend's: both keep device memory in host memory) */
 void *sp_cpu_alloc(sp_backend *b, size_t bytes);
-void sp_cpu_free(sp_backend *b, void *p);
-void sp_cpu_upload(sp_backend *b, void *dst, const void *host, size_t bytes);
-void sp_cpu_download(sp_backend *b, void *host, const void *src, size_t bytes);
-void sp_cpu_copy(sp_backend *b, void *dst, const void *src, size_t bytes);
 void sp_cpu_fill(sp_backend *b, float *dst, float value, size_t n);
 void sp_cpu_accumulate(sp_backend *b, float *dst, const float *src, size_t n);
 void sp_cpu_scale(sp_backend *b, float *x, float alpha, size_t n);
-void sp_cpu_sync(sp_backend *b);
 
 /* cpu_conv.c */
 void sp_cpu_conv_fwd(sp_backend *b, float *out, const float *in, const float *w,

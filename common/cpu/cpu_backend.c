@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "sp/base.h"
 #include "cpu.h"
+#include "../ref/ref.h"
 
 static void cpu_destroy(sp_backend *b)
 {
@@ -24,14 +25,15 @@ static void cpu_destroy(sp_backend *b)
 static void cpu_fill_table(sp_backend *b)
 {
     b->alloc = sp_cpu_alloc;
-    b->free = sp_cpu_free;
-    b->upload = sp_cpu_upload;
-    b->download = sp_cpu_download;
-    b->copy = sp_cpu_copy;
+    /* device memory is host memory, as in the reference backend */
+    b->free = sp_ref_free;
+    b->upload = sp_ref_upload;
+    b->download = sp_ref_download;
+    b->copy = sp_ref_copy;
     b->fill = sp_cpu_fill;
     b->accumulate = sp_cpu_accumulate;
     b->scale = sp_cpu_scale;
-    b->sync = sp_cpu_sync;
+    b->sync = sp_ref_sync;
     b->destroy = cpu_destroy;
     b->conv_fwd = sp_cpu_conv_fwd;
     b->conv_bwd_data = sp_cpu_conv_bwd_data;

@@ -13,6 +13,7 @@
  * beta, the running statistics, dgamma and dbeta may be NULL. */
 #include <math.h>
 #include "cpu.h"
+#include "../bn_stats.h"
 
 void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mean /* C */,
                          float *save_invstd /* C */, float *running_mean /* C */,
@@ -52,7 +53,7 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
         sq -= cnt * dm * dm;
         if (sq < 0.0)
             sq = 0.0;
-        double var = sq / cnt, invstd = 1.0 / sqrt(var + eps);
+        double invstd = sp_bn_invstd(sq / cnt, eps);
         double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
         float scale = (float)(g * invstd), shift = (float)(bt - mean * g * invstd);
         for (int i = 0; i < n; i++) {
@@ -62,13 +63,8 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
             for (int p = 0; p < hw; p++)
                 y[p] = x[p] * scale + shift;
         }
-        save_mean[ch] = (float)mean;
-        save_invstd[ch] = (float)invstd;
-        double unbiased = cnt > 1 ? sq / (cnt - 1) : var;
-        if (running_mean)
-            running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean);
-        if (running_var)
-            running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
+                         eps, momentum);
     }
 }
 
@@ -82,7 +78,7 @@ void sp_cpu_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in
     #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t pl = 0; pl < planes; pl++) {
         int ch = (int)(pl % c);
-        double invstd = 1.0 / sqrt((double)var[ch] + eps);
+        double invstd = sp_bn_invstd(var[ch], eps);
         double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
         float scale = (float)(g * invstd), shift = (float)(bt - mean[ch] * g * invstd);
         const float *x = in + pl * hw;
@@ -135,9 +131,6 @@ void sp_cpu_bn_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dgamma /* C
                     dx[p] = fk * dy[p] - fa * x[p] + fc;
             }
         }
-        if (dgamma)
-            dgamma[ch] = (float)(dgamma[ch] + sum_dyx);
-        if (dbeta)
-            dbeta[ch] = (float)(dbeta[ch] + sum_dy);
+        sp_bn_add_param_grads(dgamma, dbeta, ch, sum_dyx, sum_dy);
     }
 }

@@ -11,8 +11,8 @@
  * the mask gradient dm is accumulated (+=), summed per channel in double so
  * that a batch of a million values loses nothing. */
 #include <stddef.h>
-#include "sp/rng.h"
 #include "cpu.h"
+#include "../backend_rules.h"
 
 void sp_cpu_act_fwd(sp_backend *b, sp_act act, float *out /* n */, const float *in /* n */,
                     size_t n)
@@ -151,12 +151,8 @@ void sp_cpu_dropout_fwd(sp_backend *b, float *out /* n */, float *keep /* n */,
                         const float *in /* n */, size_t n, float p, uint64_t seed,
                         uint64_t counter)
 {
-    sp_rng r;
-    float scale = p < 1.0f ? (float)(1.0 / (1.0 - (double)p)) : 0.0f;
     (void)b;
-    sp_rng_init(&r, seed, counter);
-    for (size_t i = 0; i < n; i++)
-        keep[i] = sp_rng_uniform(&r) < (double)p ? 0.0f : scale;
+    sp_dropout_draw(keep, n, p, seed, counter);
     #pragma omp parallel for simd if (n >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] * keep[i];

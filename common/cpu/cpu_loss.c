@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stddef.h>
 #include "cpu.h"
+#include "../backend_rules.h"
 
 void sp_cpu_xent(sp_backend *b, float *loss /* 1 */, float *dlogits /* N,K; = */,
                  const float *logits /* N,K */, const int32_t *labels /* N */,
@@ -23,13 +24,7 @@ void sp_cpu_xent(sp_backend *b, float *loss /* 1 */, float *dlogits /* N,K; = */
     #pragma omp parallel for if ((size_t)n * classes >= 65536) schedule(static)
     for (int i = 0; i < n; i++) {
         const float *z = logits + (size_t)i * classes;
-        double max = -INFINITY, sum = 0.0;
-        for (int k = 0; k < classes; k++)
-            if (z[k] > max)
-                max = z[k];
-        for (int k = 0; k < classes; k++)
-            sum += exp(z[k] - max);
-        double lse = max + log(sum);
+        double lse = sp_xent_logsumexp(z, classes);
         int y = labels[i];
         row[i] = y >= 0 && y < classes ? lse - z[y] : NAN;
         if (dlogits) {

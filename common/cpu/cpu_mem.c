@@ -1,10 +1,10 @@
 /* cpu_mem.c: the CPU backend's memory operations.  Device memory is host
  * memory aligned to a cache line (oneDNN and the vector loops like it), so
- * transfers are copies; the loops are split across OpenMP threads only when
- * large enough to pay for the fork. */
+ * free, transfers and sync are the reference backend's (cpu_backend.c); the
+ * loops here are split across OpenMP threads only when large enough to pay
+ * for the fork. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include "cpu.h"
 
 #define SP_CPU_ALIGN 64
@@ -19,33 +19,6 @@ void *sp_cpu_alloc(sp_backend *b, size_t bytes)
         abort();
     }
     return p;
-}
-
-void sp_cpu_free(sp_backend *b, void *p)
-{
-    (void)b;
-    free(p);
-}
-
-void sp_cpu_upload(sp_backend *b, void *dst, const void *host, size_t bytes)
-{
-    (void)b;
-    if (bytes)
-        memmove(dst, host, bytes);
-}
-
-void sp_cpu_download(sp_backend *b, void *host, const void *src, size_t bytes)
-{
-    (void)b;
-    if (bytes)
-        memmove(host, src, bytes);
-}
-
-void sp_cpu_copy(sp_backend *b, void *dst, const void *src, size_t bytes)
-{
-    (void)b;
-    if (bytes)
-        memmove(dst, src, bytes);
 }
 
 void sp_cpu_fill(sp_backend *b, float *dst, float value, size_t n)
@@ -70,9 +43,4 @@ void sp_cpu_scale(sp_backend *b, float *x, float alpha, size_t n)
     #pragma omp parallel for simd if (n >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t i = 0; i < n; i++)
         x[i] *= alpha;
-}
-
-void sp_cpu_sync(sp_backend *b)
-{
-    (void)b;
 }

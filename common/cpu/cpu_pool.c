@@ -10,20 +10,19 @@
  *   adaptive: output (i, j) averages rows [floor(i*H/OH), ceil((i+1)*H/OH))
  *             and the same for columns.
  *
- * Forward passes overwrite out; backward passes overwrite din. */
+ * The windows come from ../pool_window.h.  Forward passes overwrite out;
+ * backward passes overwrite din. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "sp/base.h"
 #include "cpu.h"
-
-static int imin(int a, int b) { return a < b ? a : b; }
-static int imax(int a, int b) { return a > b ? a : b; }
+#include "../pool_window.h"
 
 size_t sp_cpu_maxpool_ws_bytes(sp_backend *b, const sp_pool_shape *s)
 {
     (void)b;
-    return (size_t)s->n * s->c * s->oh * s->ow * sizeof(int32_t);
+    return sp_pool_argmax_bytes(s);
 }
 
 /* Offset of the window's maximum in its plane, -1 for a window of padding
@@ -33,15 +32,13 @@ size_t sp_cpu_maxpool_ws_bytes(sp_backend *b, const sp_pool_shape *s)
  * wins, as in PyTorch. */
 static int32_t window_argmax(const float *plane, const sp_pool_shape *s, int oy, int ox)
 {
-    int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
-    int ya = imax(y0, 0), yb = imin(y0 + s->kh, s->h);
-    int xa = imax(x0, 0), xb = imin(x0 + s->kw, s->w);
-    if (ya >= yb || xa >= xb)
+    sp_pool_span r = sp_pool_rows(s, SP_POOL_MAX, oy), q = sp_pool_cols(s, SP_POOL_MAX, ox);
+    if (r.lo >= r.hi || q.lo >= q.hi)
         return -1;
-    int32_t best = ya * s->w + xa;
+    int32_t best = r.lo * s->w + q.lo;
     float max = plane[best];
-    for (int y = ya; y < yb; y++)
-        for (int x = xa; x < xb; x++) {
+    for (int y = r.lo; y < r.hi; y++)
+        for (int x = q.lo; x < q.hi; x++) {
             int32_t at = y * s->w + x;
             float v = plane[at];
             int take = (v > max) | ((v != v) & (max == max));
@@ -93,99 +90,76 @@ void sp_cpu_maxpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
     }
 }
 
-void sp_cpu_avgpool_fwd(sp_backend *b, float *out /* N,C,OH,OW */, const float *in /* N,C,H,W */,
-                        const sp_pool_shape *s)
+/* Average and adaptive average pooling differ only in their windows. */
+static void mean_pool_fwd(float *out, const float *in, const sp_pool_shape *s, sp_pool_kind kind)
 {
     size_t planes = (size_t)s->n * s->c, hw = (size_t)s->h * s->w, ohw = (size_t)s->oh * s->ow;
-    (void)b;
     #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t pl = 0; pl < planes; pl++) {
         const float *plane = in + pl * hw;
         size_t o = pl * ohw;
-        for (int oy = 0; oy < s->oh; oy++)
+        for (int oy = 0; oy < s->oh; oy++) {
+            sp_pool_span r = sp_pool_rows(s, kind, oy);
             for (int ox = 0; ox < s->ow; ox++, o++) {
-                int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
-                int y1 = imin(y0 + s->kh, s->h + s->ph), x1 = imin(x0 + s->kw, s->w + s->pw);
+                sp_pool_span q = sp_pool_cols(s, kind, ox);
                 float sum = 0.0f;
-                for (int y = imax(y0, 0); y < imin(y1, s->h); y++)
-                    for (int x = imax(x0, 0); x < imin(x1, s->w); x++)
+                for (int y = r.lo; y < r.hi; y++)
+                    for (int x = q.lo; x < q.hi; x++)
                         sum += plane[y * s->w + x];
-                out[o] = sum / (float)((y1 - y0) * (x1 - x0));
+                out[o] = sum / (float)(r.len * q.len);
             }
+        }
     }
 }
 
 /* Scatter form: each output spreads dout / divisor over its window. */
-void sp_cpu_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
-                        const float *dout /* N,C,OH,OW */, const sp_pool_shape *s)
+static void mean_pool_bwd(float *din, const float *dout, const sp_pool_shape *s,
+                          sp_pool_kind kind)
 {
     size_t planes = (size_t)s->n * s->c, hw = (size_t)s->h * s->w, ohw = (size_t)s->oh * s->ow;
-    (void)b;
     #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t pl = 0; pl < planes; pl++) {
         float *dplane = din + pl * hw;
         for (size_t i = 0; i < hw; i++)
             dplane[i] = 0.0f;
         size_t o = pl * ohw;
-        for (int oy = 0; oy < s->oh; oy++)
+        for (int oy = 0; oy < s->oh; oy++) {
+            sp_pool_span r = sp_pool_rows(s, kind, oy);
             for (int ox = 0; ox < s->ow; ox++, o++) {
-                int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
-                int y1 = imin(y0 + s->kh, s->h + s->ph), x1 = imin(x0 + s->kw, s->w + s->pw);
-                float g = dout[o] / (float)((y1 - y0) * (x1 - x0));
-                for (int y = imax(y0, 0); y < imin(y1, s->h); y++)
-                    for (int x = imax(x0, 0); x < imin(x1, s->w); x++)
+                sp_pool_span q = sp_pool_cols(s, kind, ox);
+                float g = dout[o] / (float)(r.len * q.len);
+                for (int y = r.lo; y < r.hi; y++)
+                    for (int x = q.lo; x < q.hi; x++)
                         dplane[y * s->w + x] += g;
             }
+        }
     }
 }
 
-static int adaptive_start(int i, int in, int out) { return (int)((int64_t)i * in / out); }
-static int adaptive_end(int i, int in, int out)
+void sp_cpu_avgpool_fwd(sp_backend *b, float *out /* N,C,OH,OW */, const float *in /* N,C,H,W */,
+                        const sp_pool_shape *s)
 {
-    return (int)(((int64_t)(i + 1) * in + out - 1) / out);
+    (void)b;
+    mean_pool_fwd(out, in, s, SP_POOL_AVG);
+}
+
+void sp_cpu_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
+                        const float *dout /* N,C,OH,OW */, const sp_pool_shape *s)
+{
+    (void)b;
+    mean_pool_bwd(din, dout, s, SP_POOL_AVG);
 }
 
 void sp_cpu_adaptive_avgpool_fwd(sp_backend *b, float *out /* N,C,OH,OW */,
                                  const float *in /* N,C,H,W */, const sp_pool_shape *s)
 {
-    size_t planes = (size_t)s->n * s->c, hw = (size_t)s->h * s->w, ohw = (size_t)s->oh * s->ow;
     (void)b;
-    #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
-    for (size_t pl = 0; pl < planes; pl++) {
-        const float *plane = in + pl * hw;
-        size_t o = pl * ohw;
-        for (int oy = 0; oy < s->oh; oy++)
-            for (int ox = 0; ox < s->ow; ox++, o++) {
-                int y0 = adaptive_start(oy, s->h, s->oh), y1 = adaptive_end(oy, s->h, s->oh);
-                int x0 = adaptive_start(ox, s->w, s->ow), x1 = adaptive_end(ox, s->w, s->ow);
-                float sum = 0.0f;
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++)
-                        sum += plane[y * s->w + x];
-                out[o] = sum / (float)((y1 - y0) * (x1 - x0));
-            }
-    }
+    mean_pool_fwd(out, in, s, SP_POOL_ADAPTIVE);
 }
 
 void sp_cpu_adaptive_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
                                  const float *dout /* N,C,OH,OW */, const sp_pool_shape *s)
 {
-    size_t planes = (size_t)s->n * s->c, hw = (size_t)s->h * s->w, ohw = (size_t)s->oh * s->ow;
     (void)b;
-    #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
-    for (size_t pl = 0; pl < planes; pl++) {
-        float *dplane = din + pl * hw;
-        for (size_t i = 0; i < hw; i++)
-            dplane[i] = 0.0f;
-        size_t o = pl * ohw;
-        for (int oy = 0; oy < s->oh; oy++)
-            for (int ox = 0; ox < s->ow; ox++, o++) {
-                int y0 = adaptive_start(oy, s->h, s->oh), y1 = adaptive_end(oy, s->h, s->oh);
-                int x0 = adaptive_start(ox, s->w, s->ow), x1 = adaptive_end(ox, s->w, s->ow);
-                float g = dout[o] / (float)((y1 - y0) * (x1 - x0));
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++)
-                        dplane[y * s->w + x] += g;
-            }
-    }
+    mean_pool_bwd(din, dout, s, SP_POOL_ADAPTIVE);
 }

@@ -11,6 +11,7 @@
  * gamma / beta may be NULL (affine off: 1 and 0); so may dgamma / dbeta. */
 #include <math.h>
 #include "ref.h"
+#include "../bn_stats.h"
 
 /* The n * hw values of channel c of sample i start at x + at(i, c). */
 static size_t at(int i, int ch, int c, int hw)
@@ -37,22 +38,15 @@ void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
                 double d = in[at(i, ch, c, hw) + p] - mean;
                 sq += d * d;
             }
-        double var = sq / cnt;
-        double invstd = 1.0 / sqrt(var + eps);
+        double invstd = sp_bn_invstd(sq / cnt, eps);
         double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
         for (int i = 0; i < n; i++)
             for (int p = 0; p < hw; p++) {
                 size_t o = at(i, ch, c, hw) + p;
                 out[o] = (float)((in[o] - mean) * invstd * g + bt);
             }
-        save_mean[ch] = (float)mean;
-        save_invstd[ch] = (float)invstd;
-        /* PyTorch refuses a single value per channel; keep the update finite */
-        double unbiased = cnt > 1 ? sq / (cnt - 1) : var;
-        if (running_mean)
-            running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean);
-        if (running_var)
-            running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
+                         eps, momentum);
     }
 }
 
@@ -63,7 +57,7 @@ void sp_ref_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in
 {
     (void)b;
     for (int ch = 0; ch < c; ch++) {
-        double invstd = 1.0 / sqrt((double)var[ch] + eps);
+        double invstd = sp_bn_invstd(var[ch], eps);
         double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
         for (int i = 0; i < n; i++)
             for (int p = 0; p < hw; p++) {
@@ -100,9 +94,6 @@ void sp_ref_bn_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dgamma /* C
                 din[o] = (float)(g * invstd *
                                  (dout[o] - sum_dy / cnt - xhat * sum_dy_xhat / cnt));
             }
-        if (dgamma)
-            dgamma[ch] = (float)(dgamma[ch] + sum_dy_xhat);
-        if (dbeta)
-            dbeta[ch] = (float)(dbeta[ch] + sum_dy);
+        sp_bn_add_param_grads(dgamma, dbeta, ch, sum_dy_xhat, sum_dy);
     }
 }

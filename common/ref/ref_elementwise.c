@@ -12,8 +12,8 @@
  *             counter), one sp_rng_uniform() per element in index order,
  *             element i dropped when the draw is < p; so (seed, counter)
  *             fixes the mask on every backend that follows this rule. */
-#include "sp/rng.h"
 #include "ref.h"
+#include "../backend_rules.h"
 
 void sp_ref_act_fwd(sp_backend *b, sp_act act, float *out /* n */, const float *in /* n */,
                     size_t n)
@@ -114,14 +114,10 @@ void sp_ref_dropout_fwd(sp_backend *b, float *out /* n */, float *keep /* n */,
                         const float *in /* n */, size_t n, float p, uint64_t seed,
                         uint64_t counter)
 {
-    sp_rng r;
-    float scale = p < 1.0f ? (float)(1.0 / (1.0 - (double)p)) : 0.0f;
     (void)b;
-    sp_rng_init(&r, seed, counter);
-    for (size_t i = 0; i < n; i++) {
-        keep[i] = sp_rng_uniform(&r) < (double)p ? 0.0f : scale;
+    sp_dropout_draw(keep, n, p, seed, counter);
+    for (size_t i = 0; i < n; i++)
         out[i] = in[i] * keep[i];
-    }
 }
 
 void sp_ref_dropout_bwd(sp_backend *b, float *din /* n; = */, const float *dout /* n */,

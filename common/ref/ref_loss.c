@@ -8,6 +8,7 @@
  * check reports; its row of dlogits is the softmax alone. */
 #include <math.h>
 #include "ref.h"
+#include "../backend_rules.h"
 
 void sp_ref_xent(sp_backend *b, float *loss /* 1 */, float *dlogits /* N,classes or NULL */,
                  const float *logits /* N,classes */, const int32_t *labels /* N */,
@@ -19,13 +20,7 @@ void sp_ref_xent(sp_backend *b, float *loss /* 1 */, float *dlogits /* N,classes
         const float *z = logits + (size_t)i * classes;
         int y = labels[i];
         int valid = y >= 0 && y < classes;
-        double max = -INFINITY, sum = 0.0;
-        for (int k = 0; k < classes; k++)
-            if (z[k] > max)
-                max = z[k];
-        for (int k = 0; k < classes; k++)
-            sum += exp(z[k] - max);
-        double lse = max + log(sum);
+        double lse = sp_xent_logsumexp(z, classes);
         total += valid ? lse - z[y] : NAN;
         if (dlogits) {
             float *d = dlogits + (size_t)i * classes;

@@ -9,12 +9,14 @@
  *   adaptive: output (i, j) averages rows [floor(i*H/OH), ceil((i+1)*H/OH))
  *             and the same for columns; kh, kw, sh, sw, ph, pw are ignored.
  *
- * Forward passes overwrite out; backward passes overwrite din. */
+ * The windows come from ../pool_window.h.  Forward passes overwrite out;
+ * backward passes overwrite din. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "sp/base.h"
 #include "ref.h"
+#include "../pool_window.h"
 
 static size_t plane_in(const sp_pool_shape *s, int n, int c)
 {
@@ -26,24 +28,21 @@ static size_t plane_out(const sp_pool_shape *s, int n, int c)
     return ((size_t)n * s->c + c) * s->oh * s->ow;
 }
 
-static int imin(int a, int b) { return a < b ? a : b; }
-static int imax(int a, int b) { return a > b ? a : b; }
-
 size_t sp_ref_maxpool_ws_bytes(sp_backend *b, const sp_pool_shape *s)
 {
     (void)b;
-    return (size_t)s->n * s->c * s->oh * s->ow * sizeof(int32_t);
+    return sp_pool_argmax_bytes(s);
 }
 
 /* Offset of the maximum of window (oy, ox) inside a plane, or -1 if the
  * window holds padding only (impossible when pad <= kernel / 2). */
 static int32_t window_argmax(const float *plane, const sp_pool_shape *s, int oy, int ox)
 {
-    int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
+    sp_pool_span r = sp_pool_rows(s, SP_POOL_MAX, oy), q = sp_pool_cols(s, SP_POOL_MAX, ox);
     int32_t best = -1;
     float max = -INFINITY;
-    for (int y = imax(y0, 0); y < imin(y0 + s->kh, s->h); y++)
-        for (int x = imax(x0, 0); x < imin(x0 + s->kw, s->w); x++) {
+    for (int y = r.lo; y < r.hi; y++)
+        for (int x = q.lo; x < q.hi; x++) {
             float v = plane[y * s->w + x];
             if (best < 0 || v > max || isnan(v)) {
                 best = y * s->w + x;
@@ -103,33 +102,32 @@ void sp_ref_maxpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
     free(acc);
 }
 
-void sp_ref_avgpool_fwd(sp_backend *b, float *out /* N,C,OH,OW */, const float *in /* N,C,H,W */,
-                        const sp_pool_shape *s)
+/* Average and adaptive average pooling differ only in their windows. */
+static void mean_pool_fwd(float *out, const float *in, const sp_pool_shape *s, sp_pool_kind kind)
 {
-    (void)b;
     for (int n = 0; n < s->n; n++)
         for (int c = 0; c < s->c; c++) {
             const float *plane = in + plane_in(s, n, c);
             size_t o = plane_out(s, n, c);
-            for (int oy = 0; oy < s->oh; oy++)
+            for (int oy = 0; oy < s->oh; oy++) {
+                sp_pool_span r = sp_pool_rows(s, kind, oy);
                 for (int ox = 0; ox < s->ow; ox++, o++) {
-                    int y0 = oy * s->sh - s->ph, x0 = ox * s->sw - s->pw;
-                    int y1 = imin(y0 + s->kh, s->h + s->ph), x1 = imin(x0 + s->kw, s->w + s->pw);
-                    double div = (double)(y1 - y0) * (x1 - x0), sum = 0.0;
-                    for (int y = imax(y0, 0); y < imin(y1, s->h); y++)
-                        for (int x = imax(x0, 0); x < imin(x1, s->w); x++)
+                    sp_pool_span q = sp_pool_cols(s, kind, ox);
+                    double sum = 0.0;
+                    for (int y = r.lo; y < r.hi; y++)
+                        for (int x = q.lo; x < q.hi; x++)
                             sum += plane[y * s->w + x];
-                    out[o] = (float)(sum / div);
+                    out[o] = (float)(sum / ((double)r.len * q.len));
                 }
+            }
         }
 }
 
 /* Gather form: input (y, x) collects dout / divisor from every window
  * covering it. */
-void sp_ref_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
-                        const float *dout /* N,C,OH,OW */, const sp_pool_shape *s)
+static void mean_pool_bwd(float *din, const float *dout, const sp_pool_shape *s,
+                          sp_pool_kind kind)
 {
-    (void)b;
     for (int n = 0; n < s->n; n++)
         for (int c = 0; c < s->c; c++) {
             float *dplane = din + plane_in(s, n, c);
@@ -138,14 +136,14 @@ void sp_ref_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
                 for (int x = 0; x < s->w; x++) {
                     double sum = 0.0;
                     for (int oy = 0; oy < s->oh; oy++) {
-                        int y0 = oy * s->sh - s->ph, y1 = imin(y0 + s->kh, s->h + s->ph);
-                        if (y < y0 || y >= y1)
+                        sp_pool_span r = sp_pool_rows(s, kind, oy);
+                        if (y < r.lo || y >= r.hi)
                             continue;
                         for (int ox = 0; ox < s->ow; ox++) {
-                            int x0 = ox * s->sw - s->pw, x1 = imin(x0 + s->kw, s->w + s->pw);
-                            if (x < x0 || x >= x1)
+                            sp_pool_span q = sp_pool_cols(s, kind, ox);
+                            if (x < q.lo || x >= q.hi)
                                 continue;
-                            sum += gplane[oy * s->ow + ox] / ((double)(y1 - y0) * (x1 - x0));
+                            sum += gplane[oy * s->ow + ox] / ((double)r.len * q.len);
                         }
                     }
                     dplane[y * s->w + x] = (float)sum;
@@ -153,57 +151,30 @@ void sp_ref_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
         }
 }
 
-static int adaptive_start(int i, int in, int out) { return (int)((int64_t)i * in / out); }
-static int adaptive_end(int i, int in, int out)
+void sp_ref_avgpool_fwd(sp_backend *b, float *out /* N,C,OH,OW */, const float *in /* N,C,H,W */,
+                        const sp_pool_shape *s)
 {
-    return (int)(((int64_t)(i + 1) * in + out - 1) / out);
+    (void)b;
+    mean_pool_fwd(out, in, s, SP_POOL_AVG);
+}
+
+void sp_ref_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
+                        const float *dout /* N,C,OH,OW */, const sp_pool_shape *s)
+{
+    (void)b;
+    mean_pool_bwd(din, dout, s, SP_POOL_AVG);
 }
 
 void sp_ref_adaptive_avgpool_fwd(sp_backend *b, float *out /* N,C,OH,OW */,
                                  const float *in /* N,C,H,W */, const sp_pool_shape *s)
 {
     (void)b;
-    for (int n = 0; n < s->n; n++)
-        for (int c = 0; c < s->c; c++) {
-            const float *plane = in + plane_in(s, n, c);
-            size_t o = plane_out(s, n, c);
-            for (int oy = 0; oy < s->oh; oy++)
-                for (int ox = 0; ox < s->ow; ox++, o++) {
-                    int y0 = adaptive_start(oy, s->h, s->oh), y1 = adaptive_end(oy, s->h, s->oh);
-                    int x0 = adaptive_start(ox, s->w, s->ow), x1 = adaptive_end(ox, s->w, s->ow);
-                    double sum = 0.0;
-                    for (int y = y0; y < y1; y++)
-                        for (int x = x0; x < x1; x++)
-                            sum += plane[y * s->w + x];
-                    out[o] = (float)(sum / ((double)(y1 - y0) * (x1 - x0)));
-                }
-        }
+    mean_pool_fwd(out, in, s, SP_POOL_ADAPTIVE);
 }
 
 void sp_ref_adaptive_avgpool_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
                                  const float *dout /* N,C,OH,OW */, const sp_pool_shape *s)
 {
     (void)b;
-    for (int n = 0; n < s->n; n++)
-        for (int c = 0; c < s->c; c++) {
-            float *dplane = din + plane_in(s, n, c);
-            const float *gplane = dout + plane_out(s, n, c);
-            for (int y = 0; y < s->h; y++)
-                for (int x = 0; x < s->w; x++) {
-                    double sum = 0.0;
-                    for (int oy = 0; oy < s->oh; oy++) {
-                        int y0 = adaptive_start(oy, s->h, s->oh), y1 = adaptive_end(oy, s->h, s->oh);
-                        if (y < y0 || y >= y1)
-                            continue;
-                        for (int ox = 0; ox < s->ow; ox++) {
-                            int x0 = adaptive_start(ox, s->w, s->ow);
-                            int x1 = adaptive_end(ox, s->w, s->ow);
-                            if (x < x0 || x >= x1)
-                                continue;
-                            sum += gplane[oy * s->ow + ox] / ((double)(y1 - y0) * (x1 - x0));
-                        }
-                    }
-                    dplane[y * s->w + x] = (float)sum;
-                }
-        }
+    mean_pool_bwd(din, dout, s, SP_POOL_ADAPTIVE);
 }

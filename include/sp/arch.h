@@ -38,4 +38,9 @@ sp_graph *sp_arch_build(const char *name, const sp_arch_opts *opts);
  * (torchvision's or the CIFAR ResNet paper code's), from seed. */
 void sp_arch_init_weights(sp_model *m, uint64_t seed);
 
+/* Record in m's metadata the network a (key "arch"), its input size
+ * ("input_size", CxHxW of the graph's input) and the default normalisation
+ * ("mean", "std": a's for a 3-channel input, else 0.5 per channel). */
+void sp_arch_set_preprocessing(sp_model *m, const sp_arch_info *a);
+
 #endif

@@ -24,6 +24,10 @@ void sp_die_usage(const char *fmt, ...) SP_PRINTF(1, 2) SP_NORETURN;  /* exit 2,
 void sp_warning(const char *fmt, ...) SP_PRINTF(1, 2);
 void sp_info(const char *fmt, ...) SP_PRINTF(1, 2);   /* progress / notes, stderr */
 
+/* After getopt_long returned ':' (missing argument; the option string must
+ * start with ':') or '?' (unknown option): say which option, exit 2. */
+void sp_die_bad_option(char *const argv[], int c) SP_NORETURN;
+
 /* Print "PROG VERSION" on stdout and exit 0. */
 void sp_print_version(void) SP_NORETURN;
 
@@ -33,6 +37,9 @@ long sp_arg_long(const char *opt, const char *s, long min, long max);
 double sp_arg_double(const char *opt, const char *s, double min, double max);
 /* "CxHxW" or "HxW" (then *c is left alone); dies on anything else. */
 void sp_arg_dims(const char *opt, const char *s, int *c, int *h, int *w);
+/* The one optional FILE operand, argv[first] (pass optind): NULL when there
+ * is none; a second operand dies with usage status. */
+const char *sp_arg_operand(int argc, char **argv, int first);
 
 /* Input: NULL or "-" is stdin.  Dies with a clear sentence when it cannot
  * be opened.  sp_in_name gives the name to use in messages. */

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 I=$FIX/interop
 PRE=$SHARED/data/pretrained
-PY=
-for p in python3 /usr/bin/python3; do
-    if "$p" -c 'import torch, onnx, cv2, numpy' 2>/dev/null; then PY=$p; break; fi
-done
+PY=$(find_python torch onnx cv2 numpy)
 
 sp-import "$PRE/resnet56-cifar10-akamaster.th" -o "$T/resnet56.spk" 2>"$T/err" ||
     fail export_setup "$(cat "$T/err")"

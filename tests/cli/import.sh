@@ -7,14 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 I=$FIX/interop
 PRE=$SHARED/data/pretrained
-PY=
-for p in python3 /usr/bin/python3; do
-    if "$p" -c 'import torch' 2>/dev/null; then PY=$p; break; fi
-done
-NP=
-for p in python3 /usr/bin/python3; do
-    if "$p" -c 'import numpy' 2>/dev/null; then NP=$p; break; fi
-done
+PY=$(find_python torch)
+NP=$(find_python numpy)
 
 # field NAME FILE.spk: the value sp-inspect prints for NAME
 field() { sp-inspect "$2" | awk -v k="$1" '$1 == k { print $2; exit }'; }

@@ -29,4 +29,23 @@ expect_error() {
     elif ! head -n 1 "$T/.err" | grep -q "^$prog: "; then fail "$name" "stderr: $(head -c 300 "$T/.err")"
     else ok "$name"; fi
 }
+# find_python MODULE...: prints the first python3 that imports every module
+# (nothing when none does), so checks needing them can be skipped.
+find_python() {
+    _mods=$(echo "$@" | sed 's/ /, /g')
+    for _p in python3 /usr/bin/python3; do
+        if "$_p" -c "import $_mods" 2>/dev/null; then echo "$_p"; return 0; fi
+    done
+    return 0
+}
+# py_check PRELUDE NAME PYTHON-CODE [ARGS]: runs PRELUDE then the code in
+# $PY with sys, numpy as np and tests/tools/spd.py imported and argv set;
+# passes when it prints "ok".
+py_check() {
+    _pre=$1 name=$2 code=$3; shift 3
+    out=$(PYTHONPATH=$ROOT/tests/tools $PY -c "import sys, numpy as np, spd
+$_pre
+$code" "$@" 2>&1)
+    if [ "$out" = ok ]; then ok "$name"; else fail "$name" "$(echo "$out" | tail -n 3)"; fi
+}
 finish() { exit $_failed; }

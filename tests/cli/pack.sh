@@ -9,12 +9,7 @@ PY=/usr/bin/python3
 GEN="$PY $ROOT/tests/tools/make_pack_inputs.py"
 # pycheck NAME PYTHON-CODE [ARGS]: the code runs with spd imported and
 # argv set; it passes when it prints "ok".
-pycheck() {
-    name=$1 code=$2; shift 2
-    out=$(PYTHONPATH=$ROOT/tests/tools $PY -c "import sys, numpy as np, spd
-$code" "$@" 2>&1)
-    if [ "$out" = ok ]; then ok "$name"; else fail "$name" "$(echo "$out" | tail -n 3)"; fi
-}
+pycheck() { py_check "" "$@"; }
 
 cd "$T" || exit 1
 

@@ -8,10 +8,9 @@
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 GEN="$PY $ROOT/tests/tools/make_pack_inputs.py"
-pycheck() {
-    name=$1 code=$2; shift 2
-    out=$(PYTHONPATH=$ROOT/tests/tools $PY -c "import sys, numpy as np, spd
-from PIL import Image
+# pycheck NAME PYTHON-CODE [ARGS]: py_check with PIL's fit of an image and
+# a record as an array at hand.
+PIL_HELPERS="from PIL import Image
 def pil_fit(path, h, w):
     im = Image.open(path).convert('RGB')
     s = max(h / im.size[1], w / im.size[0])
@@ -20,10 +19,8 @@ def pil_fit(path, h, w):
     l, t = (rw - w) // 2, (rh - h) // 2
     return np.asarray(im.crop((l, t, l + w, t + h)), np.int16)
 def rec(d, i):
-    return np.frombuffer(d['record'](i), np.uint8).reshape(d['height'], d['width'], d['channels']).astype(np.int16)
-$code" "$@" 2>&1)
-    if [ "$out" = ok ]; then ok "$name"; else fail "$name" "$(echo "$out" | tail -n 3)"; fi
-}
+    return np.frombuffer(d['record'](i), np.uint8).reshape(d['height'], d['width'], d['channels']).astype(np.int16)"
+pycheck() { py_check "$PIL_HELPERS" "$@"; }
 
 cd "$T" || exit 1
 $GEN folder tree

@@ -301,18 +301,28 @@ static void stats(const sp_tensor *t, double *mean, double *sd, double *absmax)
     *absmax = m;
 }
 
+/* The statistics of a tensor of m; 0, after failing check name, when m has
+ * no such tensor. */
+static int tensor_stats(const sp_model *m, const char *tensor, const char *name, double *mean,
+                        double *sd, double *absmax)
+{
+    const sp_tensor *t = sp_model_tensor(m, tensor);
+    if (!t) {
+        CHECKF(0, name, "absent");
+        return 0;
+    }
+    stats(t, mean, sd, absmax);
+    return 1;
+}
+
 /* Normal(0, want): std within tol (relative), mean near 0. */
 static void check_normal(const sp_model *m, const char *tensor, double want, double tol)
 {
     char name[128];
     snprintf(name, sizeof name, "%s: %s ~ N(0, %.4g^2)", m->graph->arch, tensor, want);
-    const sp_tensor *t = sp_model_tensor(m, tensor);
-    if (!t) {
-        CHECKF(0, name, "absent");
-        return;
-    }
     double mean, sd, mx;
-    stats(t, &mean, &sd, &mx);
+    if (!tensor_stats(m, tensor, name, &mean, &sd, &mx))
+        return;
     CHECKF(fabs(sd / want - 1) < tol && fabs(mean) < 0.05 * want, name,
            "std %.5g mean %.3g", sd, mean);
 }
@@ -322,13 +332,9 @@ static void check_uniform(const sp_model *m, const char *tensor, double b, doubl
 {
     char name[128];
     snprintf(name, sizeof name, "%s: %s ~ U(-%.4g, %.4g)", m->graph->arch, tensor, b, b);
-    const sp_tensor *t = sp_model_tensor(m, tensor);
-    if (!t) {
-        CHECKF(0, name, "absent");
-        return;
-    }
     double mean, sd, mx;
-    stats(t, &mean, &sd, &mx);
+    if (!tensor_stats(m, tensor, name, &mean, &sd, &mx))
+        return;
     CHECKF(mx <= b && fabs(sd / (b / sqrt(3)) - 1) < tol, name, "std %.5g max %.5g", sd, mx);
 }
 

@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include "sp/base.h"
 #include "sp/model.h"
+#include "graphs.h"
 #include "testlib.h"
 
 typedef struct buf { unsigned char *p; size_t n; } buf;
@@ -21,27 +22,12 @@ static sp_graph *small_graph(void)
 {
     sp_graph *g = sp_graph_new("test-net", 3, 8, 8);
     g->classes = 5;
-    sp_node n;
-    memset(&n, 0, sizeof n);
-    n.op = SP_OP_CONV; strcpy(n.name, "features.0"); n.in[0] = 0;
-    n.cin = 3; n.cout = 4; n.kh = n.kw = 3; n.ph = n.pw = 1; n.bias = 1;
-    int conv = sp_graph_add(g, &n);
-    memset(&n, 0, sizeof n);
-    n.op = SP_OP_BN; strcpy(n.name, "features.1"); n.in[0] = conv; n.cout = 4;
-    int bn = sp_graph_add(g, &n);
-    memset(&n, 0, sizeof n);
-    n.op = SP_OP_RELU; strcpy(n.name, "features.2"); n.in[0] = bn;
-    int relu = sp_graph_add(g, &n);
-    memset(&n, 0, sizeof n);
-    n.op = SP_OP_MASK; strcpy(n.name, "features.2m"); n.in[0] = relu; n.cout = 4;
-    int mask = sp_graph_add(g, &n);
-    memset(&n, 0, sizeof n);
-    n.op = SP_OP_FLATTEN; strcpy(n.name, "flatten"); n.in[0] = mask;
-    int flat = sp_graph_add(g, &n);
-    memset(&n, 0, sizeof n);
-    n.op = SP_OP_LINEAR; strcpy(n.name, "classifier"); n.in[0] = flat;
-    n.cin = 4 * 8 * 8; n.cout = 5; n.bias = 1;
-    sp_graph_add(g, &n);
+    int x = t_conv(g, "features.0", 0, 3, 4, 3, 1, 1, 1, 1);
+    x = t_chan(g, SP_OP_BN, "features.1", x, 4);
+    int relu = t_add(g, SP_OP_RELU, "features.2", x, -1);
+    x = t_chan(g, SP_OP_MASK, "features.2m", relu, 4);
+    x = t_add(g, SP_OP_FLATTEN, "flatten", x, -1);
+    t_linear(g, "classifier", x, 4 * 8 * 8, 5, 1);
     sp_block *b = sp_graph_add_block(g, 0);
     b->anchor[b->n++] = relu;
     if (sp_graph_infer(g) < 0) {

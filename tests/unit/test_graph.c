@@ -6,57 +6,16 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/graph.h"
+#include "graphs.h"
 #include "testlib.h"
-
-static int add(sp_graph *g, sp_op op, const char *name, int in0, int in1)
-{
-    sp_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    snprintf(n.name, sizeof n.name, "%s", name);
-    n.in[0] = in0;
-    n.in[1] = in1;
-    return sp_graph_add(g, &n);
-}
-
-static int conv(sp_graph *g, const char *name, int in, int cin, int cout, int k, int s,
-                int p, int groups, int bias)
-{
-    int i = add(g, SP_OP_CONV, name, in, -1);
-    sp_node *n = &g->node[i];
-    n->cin = cin;
-    n->cout = cout;
-    n->kh = n->kw = k;
-    n->sh = n->sw = s;
-    n->ph = n->pw = p;
-    n->groups = groups;
-    n->bias = bias;
-    return i;
-}
-
-static int chan(sp_graph *g, sp_op op, const char *name, int in, int c)
-{
-    int i = add(g, op, name, in, -1);
-    g->node[i].cout = c;
-    return i;
-}
 
 static int pool(sp_graph *g, sp_op op, const char *name, int in, int k, int s, int p)
 {
-    int i = add(g, op, name, in, -1);
+    int i = t_add(g, op, name, in, -1);
     sp_node *n = &g->node[i];
     n->kh = n->kw = k;
     n->sh = n->sw = s;
     n->ph = n->pw = p;
-    return i;
-}
-
-static int linear(sp_graph *g, const char *name, int in, int cin, int cout, int bias)
-{
-    int i = add(g, SP_OP_LINEAR, name, in, -1);
-    g->node[i].cin = cin;
-    g->node[i].cout = cout;
-    g->node[i].bias = bias;
     return i;
 }
 
@@ -69,28 +28,28 @@ static sp_graph *small_net(void)
 {
     sp_graph *g = sp_graph_new("tiny", 3, 32, 32);
     g->classes = 10;
-    int x = conv(g, "c1", 0, 3, 8, 3, 1, 1, 1, 1);
-    x = chan(g, SP_OP_BN, "bn1", x, 8);
-    x = add(g, SP_OP_RELU, "relu1", x, -1);
-    x = chan(g, SP_OP_MASK, "m1", x, 8);
+    int x = t_conv(g, "c1", 0, 3, 8, 3, 1, 1, 1, 1);
+    x = t_chan(g, SP_OP_BN, "bn1", x, 8);
+    x = t_add(g, SP_OP_RELU, "relu1", x, -1);
+    x = t_chan(g, SP_OP_MASK, "m1", x, 8);
     int p = pool(g, SP_OP_MAXPOOL, "pool1", x, 2, 2, 0);
-    x = conv(g, "c2", p, 8, 16, 3, 2, 1, 1, 0);
-    x = chan(g, SP_OP_BN, "bn2", x, 16);
-    x = add(g, SP_OP_RELU6, "relu2", x, -1);
-    int s = add(g, SP_OP_PAD_SHORTCUT, "short", p, -1);
+    x = t_conv(g, "c2", p, 8, 16, 3, 2, 1, 1, 0);
+    x = t_chan(g, SP_OP_BN, "bn2", x, 16);
+    x = t_add(g, SP_OP_RELU6, "relu2", x, -1);
+    int s = t_add(g, SP_OP_PAD_SHORTCUT, "short", p, -1);
     g->node[s].sh = g->node[s].sw = 2;
     g->node[s].pad_lo = g->node[s].pad_hi = 4;
-    x = add(g, SP_OP_ADD, "sum", x, s);
-    x = conv(g, "dw", x, 16, 16, 3, 1, 1, 16, 0);
+    x = t_add(g, SP_OP_ADD, "sum", x, s);
+    x = t_conv(g, "dw", x, 16, 16, 3, 1, 1, 16, 0);
     x = pool(g, SP_OP_AVGPOOL, "avg", x, 2, 2, 0);
-    x = add(g, SP_OP_ADAPTIVE_AVGPOOL, "gap", x, -1);
+    x = t_add(g, SP_OP_ADAPTIVE_AVGPOOL, "gap", x, -1);
     g->node[x].oh = g->node[x].ow = 1;
-    x = add(g, SP_OP_FLATTEN, "flat", x, -1);
-    x = linear(g, "fc1", x, 16, 12, 1);
-    x = add(g, SP_OP_RELU, "relu3", x, -1);
-    x = add(g, SP_OP_DROPOUT, "drop", x, -1);
+    x = t_add(g, SP_OP_FLATTEN, "flat", x, -1);
+    x = t_linear(g, "fc1", x, 16, 12, 1);
+    x = t_add(g, SP_OP_RELU, "relu3", x, -1);
+    x = t_add(g, SP_OP_DROPOUT, "drop", x, -1);
     g->node[x].p = 0.5f;
-    linear(g, "fc2", x, 12, 10, 0);
+    t_linear(g, "fc2", x, 12, 10, 0);
     sp_block *b = sp_graph_add_block(g, 0);
     b->anchor[b->n++] = sp_graph_find(g, "m1");
     b = sp_graph_add_block(g, 1);
@@ -123,9 +82,9 @@ static void test_infer(void)
 
     /* ImageNet stem: 224 -7x7 s2 p3-> 112 -max 3 s2 p1-> 56; odd sizes floor. */
     g = sp_graph_new(NULL, 3, 224, 223);
-    int x = conv(g, "stem", 0, 3, 64, 7, 2, 3, 1, 0);
+    int x = t_conv(g, "stem", 0, 3, 64, 7, 2, 3, 1, 0);
     x = pool(g, SP_OP_MAXPOOL, "mp", x, 3, 2, 1);
-    int s = add(g, SP_OP_PAD_SHORTCUT, "sc", x, -1);
+    int s = t_add(g, SP_OP_PAD_SHORTCUT, "sc", x, -1);
     g->node[s].sh = g->node[s].sw = 2;
     g->node[s].pad_lo = 1;
     CHECKF(sp_graph_infer(g) == 0, "infer_stem", "%s", sp_error());
@@ -135,7 +94,7 @@ static void test_infer(void)
     sp_graph_free(g);
 
     g = sp_graph_new(NULL, 16, 7, 7);
-    s = add(g, SP_OP_PAD_SHORTCUT, "sc", 0, -1);
+    s = t_add(g, SP_OP_PAD_SHORTCUT, "sc", 0, -1);
     g->node[s].sh = g->node[s].sw = 2;
     CHECK(sp_graph_infer(g) == 0 && shape_is(g, "sc", 16, 4, 4), "pad_shortcut_odd");
     sp_graph_free(g);
@@ -153,11 +112,11 @@ static void expect_infer_error(const char *test, sp_graph *g, const char *node, 
 static void test_infer_errors(void)
 {
     sp_graph *g = sp_graph_new(NULL, 3, 8, 8);
-    conv(g, "bad.conv", 0, 4, 8, 3, 1, 1, 1, 0);
+    t_conv(g, "bad.conv", 0, 4, 8, 3, 1, 1, 1, 0);
     expect_infer_error("err_conv_cin", g, "bad.conv", "cin 4");
 
     g = sp_graph_new(NULL, 3, 2, 2);
-    conv(g, "big", 0, 3, 8, 5, 1, 1, 1, 0);
+    t_conv(g, "big", 0, 3, 8, 5, 1, 1, 1, 0);
     expect_infer_error("err_too_small", g, "big", "too small");
 
     g = sp_graph_new(NULL, 3, 5, 5);
@@ -167,39 +126,39 @@ static void test_infer_errors(void)
     expect_infer_error("err_pool_too_small", g, "p3", "too small");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    x = add(g, SP_OP_FLATTEN, "flat", 0, -1);
-    linear(g, "fc", x, 47, 10, 1);
+    x = t_add(g, SP_OP_FLATTEN, "flat", 0, -1);
+    t_linear(g, "fc", x, 47, 10, 1);
     expect_infer_error("err_linear_cin", g, "fc", "48");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    linear(g, "fc", 0, 3, 10, 1);
+    t_linear(g, "fc", 0, 3, 10, 1);
     expect_infer_error("err_linear_not_vector", g, "fc", "flatten");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    x = conv(g, "c", 0, 3, 4, 1, 1, 0, 1, 0);
-    add(g, SP_OP_ADD, "sum", x, 0);
+    x = t_conv(g, "c", 0, 3, 4, 1, 1, 0, 1, 0);
+    t_add(g, SP_OP_ADD, "sum", x, 0);
     expect_infer_error("err_add_shape", g, "sum", "shape");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    chan(g, SP_OP_MASK, "m", 0, 4);
+    t_chan(g, SP_OP_MASK, "m", 0, 4);
     expect_infer_error("err_mask_channels", g, "m", "4 channels");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    chan(g, SP_OP_BN, "bn", 0, 2);
+    t_chan(g, SP_OP_BN, "bn", 0, 2);
     expect_infer_error("err_bn_channels", g, "bn", "2 channels");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    add(g, SP_OP_RELU, "r", 0, -1);
+    t_add(g, SP_OP_RELU, "r", 0, -1);
     g->node[1].in[0] = 1;
     expect_infer_error("err_self_reference", g, "r", "before");
 
     g = sp_graph_new(NULL, 6, 4, 4);
-    conv(g, "gc", 0, 6, 8, 1, 1, 0, 4, 0);
+    t_conv(g, "gc", 0, 6, 8, 1, 1, 0, 4, 0);
     expect_infer_error("err_groups", g, "gc", "groups 4");
 
     g = sp_graph_new(NULL, 3, 4, 4);
-    add(g, SP_OP_RELU, "r", 0, -1);
-    CHECK(add(g, SP_OP_RELU, "r", 1, -1) < 0 && strstr(sp_error(), "'r'"), "err_duplicate_name");
+    t_add(g, SP_OP_RELU, "r", 0, -1);
+    CHECK(t_add(g, SP_OP_RELU, "r", 1, -1) < 0 && strstr(sp_error(), "'r'"), "err_duplicate_name");
     sp_graph_free(g);
 }
 

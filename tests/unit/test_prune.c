@@ -12,6 +12,7 @@
 #include "sp/graph.h"
 #include "sp/model.h"
 #include "sp/prune.h"
+#include "graphs.h"
 #include "testlib.h"
 
 /* ------------------------------------------------------------------ */
@@ -155,36 +156,11 @@ static void pc_check_pruned(const char *test, const sp_model *before, const sp_m
     free(kept);
 }
 
-static int add(sp_graph *g, sp_op op, const char *name, int in0, int in1)
-{
-    sp_node n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    snprintf(n.name, sizeof n.name, "%s", name);
-    n.in[0] = in0;
-    n.in[1] = in1;
-    return sp_graph_add(g, &n);
-}
-
+/* A convolution that keeps the size: stride 1, padding k / 2. */
 static int conv(sp_graph *g, const char *name, int in, int cin, int cout, int k, int groups,
                 int bias)
 {
-    int i = add(g, SP_OP_CONV, name, in, -1);
-    sp_node *n = &g->node[i];
-    n->cin = cin;
-    n->cout = cout;
-    n->kh = n->kw = k;
-    n->ph = n->pw = k / 2;
-    n->groups = groups;
-    n->bias = bias;
-    return i;
-}
-
-static int chan(sp_graph *g, sp_op op, const char *name, int in, int c)
-{
-    int i = add(g, op, name, in, -1);
-    g->node[i].cout = c;
-    return i;
+    return t_conv(g, name, in, cin, cout, k, 1, k / 2, groups, bias);
 }
 
 /* 3x8x8 -c1(6)-bn1-relu1-m1-pool-> 6x4x4 -c2(5)-bn2-relu2-flatten-> 80 -fc(4). */
@@ -192,16 +168,16 @@ static sp_graph *vgg_like(void)
 {
     sp_graph *g = sp_graph_new("t", 3, 8, 8);
     int x = conv(g, "c1", 0, 3, 6, 3, 1, 1);
-    x = chan(g, SP_OP_BN, "bn1", x, 6);
-    x = add(g, SP_OP_RELU, "relu1", x, -1);
-    x = chan(g, SP_OP_MASK, "m1", x, 6);
-    x = add(g, SP_OP_MAXPOOL, "pool", x, -1);
+    x = t_chan(g, SP_OP_BN, "bn1", x, 6);
+    x = t_add(g, SP_OP_RELU, "relu1", x, -1);
+    x = t_chan(g, SP_OP_MASK, "m1", x, 6);
+    x = t_add(g, SP_OP_MAXPOOL, "pool", x, -1);
     g->node[x].kh = g->node[x].kw = g->node[x].sh = g->node[x].sw = 2;
     x = conv(g, "c2", x, 6, 5, 3, 1, 1);
-    x = chan(g, SP_OP_BN, "bn2", x, 5);
-    x = add(g, SP_OP_RELU, "relu2", x, -1);
-    x = add(g, SP_OP_FLATTEN, "flat", x, -1);
-    x = add(g, SP_OP_LINEAR, "fc", x, -1);
+    x = t_chan(g, SP_OP_BN, "bn2", x, 5);
+    x = t_add(g, SP_OP_RELU, "relu2", x, -1);
+    x = t_add(g, SP_OP_FLATTEN, "flat", x, -1);
+    x = t_add(g, SP_OP_LINEAR, "fc", x, -1);
     g->node[x].cin = 80;
     g->node[x].cout = 4;
     g->node[x].bias = 1;
@@ -213,18 +189,18 @@ static sp_graph *mobile_like(void)
 {
     sp_graph *g = sp_graph_new("t", 4, 6, 6);
     int x = conv(g, "e", 0, 4, 8, 1, 1, 0);
-    x = chan(g, SP_OP_BN, "bne", x, 8);
-    x = add(g, SP_OP_RELU6, "relu_e", x, -1);
+    x = t_chan(g, SP_OP_BN, "bne", x, 8);
+    x = t_add(g, SP_OP_RELU6, "relu_e", x, -1);
     x = conv(g, "dw", x, 8, 8, 3, 8, 0);
-    x = chan(g, SP_OP_BN, "bnd", x, 8);
-    x = add(g, SP_OP_RELU6, "relu_d", x, -1);
+    x = t_chan(g, SP_OP_BN, "bnd", x, 8);
+    x = t_add(g, SP_OP_RELU6, "relu_d", x, -1);
     x = conv(g, "p", x, 8, 4, 1, 1, 0);
-    x = chan(g, SP_OP_BN, "bnp", x, 4);
-    x = add(g, SP_OP_ADD, "sum", x, 0);
-    x = add(g, SP_OP_ADAPTIVE_AVGPOOL, "gap", x, -1);
+    x = t_chan(g, SP_OP_BN, "bnp", x, 4);
+    x = t_add(g, SP_OP_ADD, "sum", x, 0);
+    x = t_add(g, SP_OP_ADAPTIVE_AVGPOOL, "gap", x, -1);
     g->node[x].oh = g->node[x].ow = 1;
-    x = add(g, SP_OP_FLATTEN, "flat", x, -1);
-    x = add(g, SP_OP_LINEAR, "fc", x, -1);
+    x = t_add(g, SP_OP_FLATTEN, "flat", x, -1);
+    x = t_add(g, SP_OP_LINEAR, "fc", x, -1);
     g->node[x].cin = 4;
     g->node[x].cout = 3;
     return g;
