@@ -6,7 +6,16 @@
  * too).  Training executors give every other activation its own buffer.
  * Inference activations and all activation gradients come
  * from a pool of equal-sized buffers, returned when no later step reads
- * them, so memory stays at a few activations whatever the depth. */
+ * them, so memory stays at a few activations whatever the depth.
+ *
+ * Inference executors also fold batch norms into the convolutions they
+ * follow and run ReLUs inside them (plan_fusion): a network such as
+ * ResNet then makes one pass over memory per convolution instead of
+ * three, and one convolution feeding the next directly skips the
+ * conversion to NCHW and back between them.  The folded weights live
+ * beside the model's own, which stay uploaded so that sp_exec_download
+ * still returns the model unchanged. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +69,88 @@ static void plan_nodes(sp_exec *e)
         e->x[e->p[k].info.node].p[e->p[k].info.kind] = k;
 }
 
+/* Inference only.  A BN whose input is a convolution read by nothing else
+ * becomes part of that convolution's weights; a ReLU or ReLU6 whose input
+ * is such a convolution, directly or through its folded BN, runs inside
+ * it.  Either node then does no work and takes its input's buffer. */
+static void plan_fusion(sp_exec *e)
+{
+    sp_graph *g = e->g;
+    for (int i = 1; i < g->n; i++) {
+        const sp_node *nd = &g->node[i];
+        int j = nd->in[0];
+        if (j <= 0 || e->x[j].nconsumers != 1)
+            continue;
+        if (nd->op == SP_OP_BN && g->node[j].op == SP_OP_CONV &&
+            e->x[i].p[SP_P_RUNNING_MEAN] >= 0 && e->x[i].p[SP_P_RUNNING_VAR] >= 0) {
+            e->x[j].fold_bn = i;
+            e->x[i].alias = 1;
+        } else if (nd->op == SP_OP_RELU || nd->op == SP_OP_RELU6) {
+            int c = g->node[j].op == SP_OP_BN && e->x[j].alias ? g->node[j].in[0] : j;
+            if (g->node[c].op == SP_OP_CONV && !e->x[c].act) {
+                e->x[c].act = 1 + (nd->op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6);
+                e->x[i].alias = 1;
+            }
+        }
+    }
+    /* a conv read (through aliases) only by another conv may pass its
+     * output on in the backend's own layout */
+    for (int i = 1; i < g->n && e->b->conv_chain && e->b->conv_fwd_own; i++) {
+        int j = g->node[i].in[0];
+        if (g->node[i].op != SP_OP_CONV || j <= 0 || e->x[j].nconsumers != 1)
+            continue;
+        while (j > 0 && e->x[j].alias)
+            j = g->node[j].in[0];
+        if (j > 0 && g->node[j].op == SP_OP_CONV && e->x[j].nconsumers == 1)
+            e->x[j].chain = i;
+    }
+    for (int i = 1; i < g->n; i++) {
+        xnode *x = &e->x[i];
+        if (!x->fold_bn)
+            continue;
+        x->fw = e->b->alloc(e->b, e->p[x->p[SP_P_WEIGHT]].numel * sizeof(float));
+        x->fb = e->b->alloc(e->b, (size_t)g->node[i].cout * sizeof(float));
+    }
+}
+
+static const float *host_param(const sp_exec *e, const sp_model *m, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : sp_model_tensor(m, e->p[k].info.name)->data;
+}
+
+/* w' = w * s and b' = (b - mean) * s + beta per output channel, with
+ * s = gamma / sqrt(var + eps), in double so that the folded convolution
+ * rounds no worse than the two separate steps. */
+static void fold_upload(sp_exec *e, const sp_model *m)
+{
+    for (int i = 1; i < e->g->n; i++) {
+        xnode *x = &e->x[i];
+        if (!x->fold_bn)
+            continue;
+        int bn = x->fold_bn, k = e->g->node[i].cout;
+        size_t numel = e->p[x->p[SP_P_WEIGHT]].numel, per = numel / (size_t)k;
+        const float *w = host_param(e, m, i, SP_P_WEIGHT), *bias = host_param(e, m, i, SP_P_BIAS);
+        const float *gamma = host_param(e, m, bn, SP_P_WEIGHT);
+        const float *beta = host_param(e, m, bn, SP_P_BIAS);
+        const float *mean = host_param(e, m, bn, SP_P_RUNNING_MEAN);
+        const float *var = host_param(e, m, bn, SP_P_RUNNING_VAR);
+        float *fw = sp_xmalloc(numel * sizeof *fw), *fb = sp_xmalloc((size_t)k * sizeof *fb);
+        for (int c = 0; c < k; c++) {
+            double sc = (gamma ? (double)gamma[c] : 1.0) /
+                        sqrt((double)var[c] + (double)e->g->node[bn].eps);
+            for (size_t q = 0; q < per; q++)
+                fw[(size_t)c * per + q] = (float)((double)w[(size_t)c * per + q] * sc);
+            fb[c] = (float)(((bias ? (double)bias[c] : 0.0) - (double)mean[c]) * sc +
+                            (beta ? (double)beta[c] : 0.0));
+        }
+        e->b->upload(e->b, x->fw, fw, numel * sizeof *fw);
+        e->b->upload(e->b, x->fb, fb, (size_t)k * sizeof *fb);
+        free(fw);
+        free(fb);
+    }
+}
+
 static void alloc_training(sp_exec *e, int mask_grads)
 {
     sp_backend *b = e->b;
@@ -101,6 +192,12 @@ static void alloc_training(sp_exec *e, int mask_grads)
 
 sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int mask_grads)
 {
+    return sp_exec_new_flags(b, m, batch, train, mask_grads, 0);
+}
+
+sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int train,
+                           int mask_grads, unsigned flags)
+{
     if (batch < 1) {
         sp_errorf("the batch size %d is not positive", batch);
         return NULL;
@@ -134,6 +231,8 @@ sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int
     e->dlogits = b->alloc(b, (size_t)batch * classes * sizeof(float));
     if (train)
         alloc_training(e, mask_grads);
+    else if (!(flags & SP_EXEC_UNFUSED))
+        plan_fusion(e);
     if (sp_exec_upload(e, m) < 0) {
         sp_exec_free(e);
         return NULL;
@@ -159,6 +258,8 @@ void sp_exec_free(sp_exec *e)
         if (x->save_invstd) b->free(b, x->save_invstd);
         if (x->ws) b->free(b, x->ws);
         if (x->keep) b->free(b, x->keep);
+        if (x->fw) b->free(b, x->fw);
+        if (x->fb) b->free(b, x->fb);
     }
     for (int i = 0; i < e->nall; i++)
         b->free(b, e->all[i]);
@@ -189,6 +290,7 @@ int sp_exec_upload(sp_exec *e, const sp_model *m)
                              p->info.name, p->numel);
         e->b->upload(e->b, p->w, t->data, p->numel * sizeof(float));
     }
+    fold_upload(e, m);
     e->train_forwards = 0;
     return 0;
 }

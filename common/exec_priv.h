@@ -24,6 +24,13 @@ typedef struct xnode {
     float *save_mean, *save_invstd;  /* bn, training */
     void *ws;                 /* maxpool, training */
     float *keep;              /* dropout, training */
+    /* inference fusion (exec.c, plan_fusion) */
+    int alias;                /* no work: the output is the input's buffer */
+    int fold_bn;              /* conv: the BN node folded into it, or 0 */
+    int act;                  /* conv: 1 + the sp_act run inside it, or 0 */
+    float *fw, *fb;           /* conv with fold_bn: folded weights and bias */
+    int chain;                /* conv: the conv alone reading its output, or 0 */
+    int own_in;               /* conv: this pass's input is in the backend's layout */
 } xnode;
 
 struct sp_exec {

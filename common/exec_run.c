@@ -57,6 +57,17 @@ static sp_pool_shape pool_shape(const sp_exec *e, int i)
     return s;
 }
 
+/* Inference executors may run a conv with its batch norm folded in. */
+static const float *conv_weight(sp_exec *e, int i)
+{
+    return e->x[i].fold_bn ? e->x[i].fw : param(e, i, SP_P_WEIGHT);
+}
+
+static const float *conv_bias(sp_exec *e, int i)
+{
+    return e->x[i].fold_bn ? e->x[i].fb : param(e, i, SP_P_BIAS);
+}
+
 static void forward_node(sp_exec *e, int i, int train)
 {
     sp_backend *b = e->b;
@@ -70,7 +81,26 @@ static void forward_node(sp_exec *e, int i, int train)
     switch (nd->op) {
     case SP_OP_CONV: {
         sp_conv_shape s = conv_shape(e, i);
-        b->conv_fwd(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS), &s);
+        const xnode *x = &e->x[i];
+        const float *w = conv_weight(e, i), *bias = conv_bias(e, i);
+        int own = x->own_in ? SP_OWN_IN : 0;
+        if (x->chain) {
+            sp_conv_shape sc = conv_shape(e, x->chain);
+            int ok = b->conv_chain(b, &s, bias != NULL, x->act - 1, &sc,
+                                   conv_bias(e, x->chain) != NULL, e->x[x->chain].act - 1,
+                                   (size_t)e->batch * e->maxsize * sizeof(float));
+            e->x[x->chain].own_in = ok;
+            own |= ok ? SP_OWN_OUT : 0;
+        }
+        if (own) {
+            b->conv_fwd_own(b, out, in, w, bias, &s, x->act - 1, own);
+        } else if (x->act && b->conv_fwd_act) {
+            b->conv_fwd_act(b, out, in, w, bias, &s, (sp_act)(x->act - 1));
+        } else {
+            b->conv_fwd(b, out, in, w, bias, &s);
+            if (x->act)
+                b->act_fwd(b, (sp_act)(x->act - 1), out, out, count);
+        }
         break;
     }
     case SP_OP_BN:
@@ -143,12 +173,14 @@ int sp_exec_forward(sp_exec *e, int train)
     e->act[0] = e->input;
     for (int i = 1; i < g->n; i++) {
         const sp_node *nd = &g->node[i];
-        if (e->x[i].inplace)
+        int shared = e->x[i].inplace || e->x[i].alias;
+        if (shared)
             e->act[i] = e->act[nd->in[0]];
         else if (!e->train)
             e->act[i] = sp_exec_pool_get(e);
-        forward_node(e, i, train);
-        if (e->x[i].inplace && !e->train)
+        if (!e->x[i].alias)
+            forward_node(e, i, train);
+        if (shared && !e->train)
             e->act[nd->in[0]] = NULL;       /* the buffer now belongs to i */
         if (!e->train && e->x[i].nconsumers == 0 && i != g->n - 1) {
             sp_exec_pool_put(e, e->act[i]);

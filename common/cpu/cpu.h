@@ -54,6 +54,12 @@ void sp_cpu_scale(sp_backend *b, float *x, float alpha, size_t n);
 /* cpu_conv.c */
 void sp_cpu_conv_fwd(sp_backend *b, float *out, const float *in, const float *w,
                      const float *bias, const sp_conv_shape *s);
+void sp_cpu_conv_fwd_act(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, sp_act act);
+int sp_cpu_conv_chain(sp_backend *b, const sp_conv_shape *a, int a_bias, int a_act,
+                      const sp_conv_shape *c, int c_bias, int c_act, size_t bytes);
+void sp_cpu_conv_fwd_own(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, int act, int own);
 void sp_cpu_conv_bwd_data(sp_backend *b, float *din, const float *dout,
                           const float *w, const sp_conv_shape *s);
 void sp_cpu_conv_bwd_filter(sp_backend *b, float *dw, float *dbias,

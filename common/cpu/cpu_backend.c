@@ -36,6 +36,9 @@ static void cpu_fill_table(sp_backend *b)
     b->sync = sp_ref_sync;
     b->destroy = cpu_destroy;
     b->conv_fwd = sp_cpu_conv_fwd;
+    b->conv_fwd_act = sp_cpu_conv_fwd_act;
+    b->conv_chain = sp_cpu_conv_chain;
+    b->conv_fwd_own = sp_cpu_conv_fwd_own;
     b->conv_bwd_data = sp_cpu_conv_bwd_data;
     b->conv_bwd_filter = sp_cpu_conv_bwd_filter;
     b->bn_fwd_train = sp_cpu_bn_fwd_train;

@@ -5,9 +5,13 @@
  * on AVX2), which are much faster than plain NCHW kernels; the plan
  * reorders NCHW inputs into scratch buffers and the result back.  Weights
  * are reordered on every call: caching them by pointer would go stale
- * after an SGD step.
+ * after an SGD step, and in inference the reorders take about 1% of a pass.
  *
  *   conv_fwd:        out overwritten (bias added when given).
+ *   conv_fwd_act:    the same with ReLU or ReLU6 fused as a post-op.
+ *   conv_fwd_own:    either, its input and/or output left in the layout
+ *                    oneDNN chose, when conv_chain found that the
+ *                    producer's output layout is the consumer's input one.
  *   conv_bwd_data:   din overwritten.
  *   conv_bwd_filter: dw and dbias accumulated (+=): oneDNN writes a scratch
  *                    buffer that is then reordered or added into them.
@@ -19,7 +23,9 @@
 #include "../ref/ref.h"
 #include "cpu.h"
 
-enum { CONV_FWD = 1, CONV_BWD_DATA, CONV_BWD_FILTER };
+/* CONV_FWD_ACT: inference forward with the activation as a post-op,
+ * applied while the output is still in cache. */
+enum { CONV_FWD = 1, CONV_BWD_DATA, CONV_BWD_FILTER, CONV_FWD_ACT };
 
 typedef struct conv_arg {
     int id;                 /* DNNL_ARG_* */
@@ -156,7 +162,9 @@ static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const sp_conv_shape *s,
         return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct,
                                                            &m->src_a, &m->wei_a, b, &m->dst_a,
                                                            g.st, g.pl, g.pr);
-    return dnnl_convolution_forward_desc_init(d, dnnl_forward_training, dnnl_convolution_direct,
+    return dnnl_convolution_forward_desc_init(d, dir == CONV_FWD_ACT ? dnnl_forward_inference
+                                                                     : dnnl_forward_training,
+                                              dnnl_convolution_direct,
                                               &m->src_a, &m->wei_a, b, &m->dst_a,
                                               g.st, g.pl, g.pr);
 }
@@ -172,9 +180,10 @@ static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primi
                                                                : dnnl_query_src_md, 0);
     qw = dnnl_primitive_desc_query_md(pd, dir == CONV_BWD_FILTER ? dnnl_query_diff_weights_md
                                                                  : dnnl_query_weights_md, 0);
-    qd = dnnl_primitive_desc_query_md(pd, dir == CONV_FWD ? dnnl_query_dst_md
+    qd = dnnl_primitive_desc_query_md(pd, dir == CONV_FWD || dir == CONV_FWD_ACT
+                                              ? dnnl_query_dst_md
                                                           : dnnl_query_diff_dst_md, 0);
-    if (dir == CONV_FWD) {
+    if (dir == CONV_FWD || dir == CONV_FWD_ACT) {
         rc = arg_init(&p->arg[0], eng, DNNL_ARG_SRC, 0, 0, &m->src_u, qs);
         if (rc == dnnl_success)
             rc = arg_init(&p->arg[1], eng, DNNL_ARG_WEIGHTS, 0, 0, &m->wei_u, qw);
@@ -196,7 +205,24 @@ static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primi
 
 /* A plan whose prim stays NULL (oneDNN refused the shape) is cached too,
  * so the refusal is not retried on every call. */
-static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int bias)
+/* ReLU is eltwise_relu with slope 0; ReLU6 is a clip to [0, 6]. */
+static dnnl_status_t attr_act(dnnl_primitive_attr_t attr, sp_act act)
+{
+    dnnl_post_ops_t ops = NULL;
+    dnnl_status_t st = dnnl_post_ops_create(&ops);
+    if (st == dnnl_success)
+        st = act == SP_ACT_RELU6
+                 ? dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f)
+                 : dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_post_ops(attr, ops);
+    if (ops)
+        dnnl_post_ops_destroy(ops);
+    return st;
+}
+
+static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int bias,
+                             sp_act act)
 {
     conv_plan *p = sp_xcalloc(1, sizeof *p);
     conv_mds m;
@@ -209,7 +235,10 @@ static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int
     rc = dnnl_primitive_attr_create(&attr);
     if (rc == dnnl_success)
         rc = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (rc == dnnl_success && dir != CONV_FWD) {   /* backward needs the forward as a hint */
+    if (rc == dnnl_success && dir == CONV_FWD_ACT)
+        rc = attr_act(attr, act);
+    /* backward needs the forward as a hint */
+    if (rc == dnnl_success && (dir == CONV_BWD_DATA || dir == CONV_BWD_FILTER)) {
         rc = op_desc(&fd, s, CONV_FWD, bias, &m);
         if (rc == dnnl_success)
             rc = dnnl_primitive_desc_create(&hint, &fd, NULL, x->engine, NULL);
@@ -243,14 +272,18 @@ static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int
     return p;
 }
 
-static conv_plan *plan_get(sp_backend *b, const sp_conv_shape *s, int dir, int bias)
+/* The key's last int holds the bias flag and, for CONV_FWD_ACT, the
+ * activation above it. */
+static conv_plan *plan_get(sp_backend *b, const sp_conv_shape *s, int dir, int bias,
+                           sp_act act)
 {
     sp_cpu_ctx *x = b->ctx;
+    int tail = bias + (dir == CONV_FWD_ACT ? 2 * (1 + (int)act) : 0);
     int key[SP_CPU_KEY_LEN] = {dir, s->n, s->c, s->h, s->w, s->k, s->oh, s->ow,
-                               s->kh, s->kw, s->sh, s->sw, s->ph, s->pw, s->groups, bias};
+                               s->kh, s->kw, s->sh, s->sw, s->ph, s->pw, s->groups, tail};
     conv_plan *p = sp_cpu_cache_get(x, key);
     if (!p) {
-        p = plan_build(x, s, dir, bias);
+        p = plan_build(x, s, dir, bias, act);
         sp_cpu_cache_put(x, key, p, plan_drop);
     }
     return p->prim ? p : NULL;
@@ -258,7 +291,15 @@ static conv_plan *plan_get(sp_backend *b, const sp_conv_shape *s, int dir, int b
 
 /* ptr[i] is the interface (NCHW) buffer of arg[i]; bias that of the bias
  * or its gradient. */
-static void plan_run(sp_backend *b, conv_plan *p, void *ptr[3], float *bias, int bias_acc)
+static int skip_reorder(int i, int own)
+{
+    return (i == 0 && (own & SP_OWN_IN)) || (i == 2 && (own & SP_OWN_OUT));
+}
+
+/* own (forward only): SP_OWN_IN / SP_OWN_OUT, the source / destination
+ * is already in the primitive's layout, so it is used without reorder. */
+static void plan_run(sp_backend *b, conv_plan *p, void *ptr[3], float *bias, int bias_acc,
+                     int own)
 {
     sp_cpu_ctx *x = b->ctx;
     dnnl_exec_arg_t args[5];
@@ -266,13 +307,15 @@ static void plan_run(sp_backend *b, conv_plan *p, void *ptr[3], float *bias, int
     for (int i = 0; i < 3; i++) {
         conv_arg *a = &p->arg[i];
         void *buf = ptr[i];
-        if (a->re || a->acc) {
+        if (skip_reorder(i, own)) {
+            /* used as it is */
+        } else if (a->re || a->acc) {
             buf = sp_cpu_scratch(x, SP_CPU_SCRATCH_ARG0 + i, a->bytes);
             if (a->user)
                 dnnl_memory_set_data_handle(a->user, ptr[i]);
         }
         dnnl_memory_set_data_handle(a->inner, buf);
-        if (a->re && !a->out) {
+        if (a->re && !a->out && !skip_reorder(i, own)) {
             dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, a->user}, {DNNL_ARG_TO, a->inner}};
             dnnl_primitive_execute(a->re, x->stream, 2, ra);
         }
@@ -292,7 +335,7 @@ static void plan_run(sp_backend *b, conv_plan *p, void *ptr[3], float *bias, int
     dnnl_primitive_execute(p->prim, x->stream, na, args);
     for (int i = 0; i < 3; i++) {
         conv_arg *a = &p->arg[i];
-        if (!a->out)
+        if (!a->out || skip_reorder(i, own))
             continue;
         if (a->re) {
             dnnl_exec_arg_t ra[2] = {{DNNL_ARG_FROM, a->inner}, {DNNL_ARG_TO, a->user}};
@@ -313,37 +356,87 @@ void sp_cpu_conv_fwd(sp_backend *b, float *out /* N,K,OH,OW */, const float *in 
                      const float *w /* K,C/G,KH,KW */, const float *bias /* K or NULL */,
                      const sp_conv_shape *s)
 {
-    conv_plan *p = plan_get(b, s, CONV_FWD, bias != NULL);
+    conv_plan *p = plan_get(b, s, CONV_FWD, bias != NULL, SP_ACT_RELU);
     if (!p) {
         sp_ref_conv_fwd(b, out, in, w, bias, s);
         return;
     }
     void *ptr[3] = {(void *)in, (void *)w, out};
-    plan_run(b, p, ptr, (float *)bias, 0);
+    plan_run(b, p, ptr, (float *)bias, 0, 0);
 }
 
 void sp_cpu_conv_bwd_data(sp_backend *b, float *din /* N,C,H,W; = */,
                           const float *dout /* N,K,OH,OW */, const float *w /* K,C/G,KH,KW */,
                           const sp_conv_shape *s)
 {
-    conv_plan *p = plan_get(b, s, CONV_BWD_DATA, 0);
+    conv_plan *p = plan_get(b, s, CONV_BWD_DATA, 0, SP_ACT_RELU);
     if (!p) {
         sp_ref_conv_bwd_data(b, din, dout, w, s);
         return;
     }
     void *ptr[3] = {(void *)dout, (void *)w, din};
-    plan_run(b, p, ptr, NULL, 0);
+    plan_run(b, p, ptr, NULL, 0, 0);
 }
 
 void sp_cpu_conv_bwd_filter(sp_backend *b, float *dw /* K,C/G,KH,KW; += */,
                             float *dbias /* K or NULL; += */, const float *dout /* N,K,OH,OW */,
                             const float *in /* N,C,H,W */, const sp_conv_shape *s)
 {
-    conv_plan *p = plan_get(b, s, CONV_BWD_FILTER, dbias != NULL);
+    conv_plan *p = plan_get(b, s, CONV_BWD_FILTER, dbias != NULL, SP_ACT_RELU);
     if (!p) {
         sp_ref_conv_bwd_filter(b, dw, dbias, dout, in, s);
         return;
     }
     void *ptr[3] = {(void *)dout, (void *)in, dw};
-    plan_run(b, p, ptr, dbias, 1);
+    plan_run(b, p, ptr, dbias, 1, 0);
+}
+
+void sp_cpu_conv_fwd_act(sp_backend *b, float *out /* N,K,OH,OW */, const float *in /* N,C,H,W */,
+                         const float *w /* K,C/G,KH,KW */, const float *bias /* K or NULL */,
+                         const sp_conv_shape *s, sp_act act)
+{
+    conv_plan *p = plan_get(b, s, CONV_FWD_ACT, bias != NULL, act);
+    if (!p) {
+        sp_cpu_conv_fwd(b, out, in, w, bias, s);
+        sp_cpu_act_fwd(b, act, out, out, (size_t)s->n * s->k * s->oh * s->ow);
+        return;
+    }
+    void *ptr[3] = {(void *)in, (void *)w, out};
+    plan_run(b, p, ptr, (float *)bias, 0, 0);
+}
+
+static conv_plan *fwd_plan(sp_backend *b, const sp_conv_shape *s, int bias, int act)
+{
+    return act < 0 ? plan_get(b, s, CONV_FWD, bias, SP_ACT_RELU)
+                   : plan_get(b, s, CONV_FWD_ACT, bias, (sp_act)act);
+}
+
+/* The layouts must be the same descriptor (blocking and channel padding
+ * included); oneDNN keeps the padded channels of an output zero, which
+ * is what the consumer reads there. */
+int sp_cpu_conv_chain(sp_backend *b, const sp_conv_shape *a, int a_bias, int a_act,
+                      const sp_conv_shape *c, int c_bias, int c_act, size_t bytes)
+{
+    conv_plan *pa = fwd_plan(b, a, a_bias, a_act), *pc = fwd_plan(b, c, c_bias, c_act);
+    const dnnl_memory_desc_t *da, *dc;
+    if (!pa || !pc || pa->arg[2].bytes > bytes ||
+        dnnl_memory_get_memory_desc(pa->arg[2].inner, &da) != dnnl_success ||
+        dnnl_memory_get_memory_desc(pc->arg[0].inner, &dc) != dnnl_success)
+        return 0;
+    return dnnl_memory_desc_equal(da, dc) != 0;
+}
+
+void sp_cpu_conv_fwd_own(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, int act, int own)
+{
+    conv_plan *p = fwd_plan(b, s, bias != NULL, act);
+    if (!p) {   /* conv_chain never pairs a refused shape: own is 0 here */
+        if (act < 0)
+            sp_cpu_conv_fwd(b, out, in, w, bias, s);
+        else
+            sp_cpu_conv_fwd_act(b, out, in, w, bias, s, (sp_act)act);
+        return;
+    }
+    void *ptr[3] = {(void *)in, (void *)w, out};
+    plan_run(b, p, ptr, (float *)bias, 0, own);
 }

@@ -28,6 +28,8 @@ void sp_ref_destroy(sp_backend *b);
 /* ref_conv.c */
 void sp_ref_conv_fwd(sp_backend *b, float *out, const float *in, const float *w,
                      const float *bias, const sp_conv_shape *s);
+void sp_ref_conv_fwd_act(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, sp_act act);
 void sp_ref_conv_bwd_data(sp_backend *b, float *din, const float *dout,
                           const float *w, const sp_conv_shape *s);
 void sp_ref_conv_bwd_filter(sp_backend *b, float *dw, float *dbias,

@@ -22,6 +22,7 @@ sp_backend *sp_ref_backend_create(void)
     b->destroy = sp_ref_destroy;
 
     b->conv_fwd = sp_ref_conv_fwd;
+    b->conv_fwd_act = sp_ref_conv_fwd_act;
     b->conv_bwd_data = sp_ref_conv_bwd_data;
     b->conv_bwd_filter = sp_ref_conv_bwd_filter;
 

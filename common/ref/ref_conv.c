@@ -114,3 +114,12 @@ void sp_ref_conv_bwd_filter(sp_backend *b, float *dw /* K,C/G,KH,KW; += */,
         }
     }
 }
+
+/* The fused forward is, by definition, the convolution then the
+ * activation: the oracle for the faster backends' fused kernels. */
+void sp_ref_conv_fwd_act(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, sp_act act)
+{
+    sp_ref_conv_fwd(b, out, in, w, bias, s);
+    sp_ref_act_fwd(b, act, out, out, (size_t)s->n * s->k * s->oh * s->ow);
+}

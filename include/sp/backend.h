@@ -129,7 +129,28 @@ struct sp_backend {
      * d = nesterov ? d + mu*v : v; w -= lr*d */
     void (*sgd)(sp_backend *b, float *w, const float *g, float *v, size_t n,
                 float lr, float momentum, float weight_decay, int nesterov);
+
+    /* Optional (NULL when the backend lacks it; the executor then calls
+     * conv_fwd and act_fwd): convolution forward with the activation
+     * applied to its output, as conv_fwd followed by act_fwd in place. */
+    void (*conv_fwd_act)(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, sp_act act);
+
+    /* Optional, both or neither (inference only): a convolution whose
+     * output only another convolution reads may hand it over in the
+     * backend's own layout, which saves converting it to NCHW and back.
+     * conv_chain says whether producer a's own output layout is consumer
+     * c's own input layout and fits in `bytes` (act: an sp_act or -1 for
+     * none; bias: whether a bias is given).  conv_fwd_own is conv_fwd_act
+     * (conv_fwd when act < 0) with its input (own & SP_OWN_IN) and/or its
+     * output (own & SP_OWN_OUT) in that layout. */
+    int (*conv_chain)(sp_backend *b, const sp_conv_shape *a, int a_bias, int a_act,
+                      const sp_conv_shape *c, int c_bias, int c_act, size_t bytes);
+    void (*conv_fwd_own)(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, int act, int own);
 };
+
+enum { SP_OWN_IN = 1, SP_OWN_OUT = 2 };
 
 /* Backends by name ("ref", "cpu", "cuda"); NULL with an error when the
  * name is unknown or the device is not available. */

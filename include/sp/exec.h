@@ -37,6 +37,19 @@ typedef struct sp_sgd_opts {
  * mask_grads, the masks get gradients too (for mask training); they are
  * never updated by sp_exec_sgd. */
 sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int mask_grads);
+
+/* An inference executor (train = 0) folds every batch norm that is the
+ * only reader of a convolution into that convolution's weights and bias
+ * (computed in double on the host at each sp_exec_upload), and runs a
+ * ReLU or ReLU6 that is the only reader of such a convolution inside it;
+ * a convolution that only another convolution reads hands its output over
+ * in the backend's own layout when the backend can (conv_chain).
+ * The logits then differ from the unfolded ones by float rounding only.
+ * SP_EXEC_UNFUSED keeps every node as it is, so an inference executor
+ * gives exactly the training executor's evaluation-mode logits. */
+enum { SP_EXEC_UNFUSED = 1 };
+sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int train,
+                           int mask_grads, unsigned flags);
 void sp_exec_free(sp_exec *e);
 
 /* Copy m's parameter tensors (same graph) to the device / back.  Download

@@ -8,6 +8,9 @@
  * result is compared with the normalised error max|cpu - ref| / max|ref|
  * against a bound per operation.  One line per operation family and shape
  * class ("conv_fwd 3x3 s1 dense") reports the worst error over its shapes.
+ * The fused conv_fwd_act is checked against the reference's conv_fwd then
+ * act_fwd on every convolution shape, and conv_chain / conv_fwd_own on a
+ * few hand-picked pairs of convolutions.
  * Accumulated gradients start from the same random values on both sides,
  * and overwritten outputs from different garbage, so both halves of the
  * gradient convention are checked. */
@@ -205,6 +208,30 @@ static const char *conv_class(const sp_conv_shape *s)
     return c;
 }
 
+/* The fused forward against the reference's conv_fwd (its output in
+ * ref_out) then act_fwd; in, w, bias are host copies. */
+static void check_conv_act(const float *in, const float *w, const float *bias,
+                           const sp_conv_shape *s, const float *ref_out, const char *cls)
+{
+    size_t nin = (size_t)s->n * s->c * s->h * s->w, nout = (size_t)s->n * s->k * s->oh * s->ow;
+    size_t nw = (size_t)s->k * (s->c / s->groups) * s->kh * s->kw;
+    float *bin = dup(cpu, in, nin), *bw = dup(cpu, w, nw), *bb = bias ? dup(cpu, bias, s->k) : NULL;
+    const sp_act acts[2] = {SP_ACT_RELU, SP_ACT_RELU6};
+    const char *names[2] = {"conv_fwd_act relu %s", "conv_fwd_act relu6 %s"};
+    float *want = ref->alloc(ref, nout * sizeof(float));
+    for (int a = 0; a < 2; a++) {
+        float *got = garbage(cpu, nout);
+        cpu->conv_fwd_act(cpu, got, bin, bw, bb, s, acts[a]);
+        ref->act_fwd(ref, acts[a], want, ref_out, nout);
+        recordf(err(got, want, nout), FWD_BOUND, names[a], cls);
+        cpu->free(cpu, got);
+    }
+    ref->free(ref, want);
+    cpu->free(cpu, bin), cpu->free(cpu, bw);
+    if (bb)
+        cpu->free(cpu, bb);
+}
+
 static void check_conv(const sp_conv_shape *s, int with_bias)
 {
     size_t nin = (size_t)s->n * s->c * s->h * s->w, nout = (size_t)s->n * s->k * s->oh * s->ow;
@@ -234,6 +261,7 @@ static void check_conv(const sp_conv_shape *s, int with_bias)
         b->free(b, bin), b->free(b, bw), b->free(b, bb), b->free(b, bdout);
     }
     recordf(err(out[0], out[1], nout), FWD_BOUND, "conv_fwd %s", cls);
+    check_conv_act(in, w, with_bias ? bias : NULL, s, out[1], cls);
     recordf(err(din[0], din[1], nin), BWD_BOUND, "conv_bwd_data %s", cls);
     recordf(err(dw[0], dw[1], nw), BWD_BOUND, "conv_bwd_filter %s", cls);
     if (with_bias)
@@ -517,6 +545,41 @@ static void check_maxpool_nan(void)
 /* Shapes no built-in network has today but the backend must handle:
  * grouped, rectangular, asymmetric stride and padding, odd sizes, padded
  * pooling windows. */
+/* Two convolutions, the first's output handed to the second in the cpu
+ * backend's own layout (conv_chain, conv_fwd_own), against the reference
+ * computing conv, ReLU, conv in NCHW.  Channel counts that are not a
+ * multiple of the blocking check that the padded channels read as zero.
+ * Reports whether any pair was actually chained. */
+static int check_conv_chain(int n, int c, int hw, int mid, int k, int stride, int depthwise)
+{
+    sp_conv_shape a = {n, c, hw, hw, mid, 0, 0, 3, 3, 1, 1, 1, 1, 1};
+    sp_conv_shape b2 = {n, mid, hw, hw, depthwise ? mid : k, 0, 0, 3, 3, stride, stride, 1, 1,
+                        depthwise ? mid : 1};
+    sp_conv_shape_out(&a);
+    a.oh = a.h, a.ow = a.w;
+    sp_conv_shape_out(&b2);
+    size_t nin = (size_t)n * c * hw * hw, nmid = (size_t)n * mid * a.oh * a.ow;
+    size_t nout = (size_t)n * b2.k * b2.oh * b2.ow;
+    size_t nwa = (size_t)mid * c * 9, nwb = (size_t)b2.k * (mid / b2.groups) * 9;
+    float *in = rnd(nin, -1, 1), *wa = rnd(nwa, -1, 1), *wb = rnd(nwb, -1, 1);
+    float *ba = rnd(mid, -1, 1);
+    float *mr = garbage(ref, nmid), *outr = garbage(ref, nout);
+    ref->conv_fwd_act(ref, mr, in, wa, ba, &a, SP_ACT_RELU);
+    ref->conv_fwd(ref, outr, mr, wb, NULL, &b2);
+    size_t bytes = 4 * (nmid + 64 * (size_t)n * a.oh * a.ow);
+    int chained = cpu->conv_chain(cpu, &a, 1, SP_ACT_RELU, &b2, 0, -1, bytes);
+    float *cin = dup(cpu, in, nin), *cwa = dup(cpu, wa, nwa), *cwb = dup(cpu, wb, nwb);
+    float *cba = dup(cpu, ba, mid), *mc = garbage(cpu, bytes / 4), *outc = garbage(cpu, nout);
+    cpu->conv_fwd_own(cpu, mc, cin, cwa, cba, &a, SP_ACT_RELU, chained ? SP_OWN_OUT : 0);
+    cpu->conv_fwd_own(cpu, outc, mc, cwb, NULL, &b2, -1, chained ? SP_OWN_IN : 0);
+    record("conv_chain", err(outc, outr, nout), FWD_BOUND);
+    ref->free(ref, mr), ref->free(ref, outr);
+    cpu->free(cpu, cin), cpu->free(cpu, cwa), cpu->free(cpu, cwb), cpu->free(cpu, cba);
+    cpu->free(cpu, mc), cpu->free(cpu, outc);
+    free(in), free(wa), free(wb), free(ba);
+    return chained;
+}
+
 static void check_hand_picked(void)
 {
     static const sp_conv_shape c[] = {
@@ -541,6 +604,11 @@ static void check_hand_picked(void)
         s.oh = 3, s.ow = 2;
         check_pool(&s, 2);
     }
+    int chained = check_conv_chain(2, 16, 8, 32, 24, 1, 0);
+    chained += check_conv_chain(2, 5, 9, 13, 11, 2, 0);
+    chained += check_conv_chain(2, 8, 8, 20, 0, 2, 1);
+    chained += check_conv_chain(2, 3, 10, 16, 16, 1, 0);
+    CHECKF(chained > 0, "conv_chain used", "no pair of convolutions was chained");
     check_maxpool_nan();
     check_bn(3, 5, 7);
     check_linear(3, 17, 5);

@@ -5,8 +5,10 @@
  * dropout) is trained for one step:
  *   - the loss's gradient with respect to parameters and masks agrees with
  *     central differences of the loss (the oracle);
- *   - the inference executor (pooled buffers) gives the same logits as the
- *     training executor's evaluation pass (per-node buffers);
+ *   - the unfused inference executor (pooled buffers) gives the same
+ *     logits as the training executor's evaluation pass (per-node
+ *     buffers), and the default one (batch norms folded, activations
+ *     fused) the same within a normalised 1e-5;
  *   - one SGD step equals the update computed here from the gradients.
  * Differences are taken in double from float losses, so the tolerance
  * allows the float rounding of the loss divided by the step. */
@@ -154,7 +156,8 @@ static void check_grads(sp_backend *b, sp_model *m, const float *x, const int32_
 static void check_inference(sp_backend *b, sp_model *m, const float *x)
 {
     sp_exec *tr = sp_exec_new(b, m, BATCH, 1, 0);
-    sp_exec *in = sp_exec_new(b, m, BATCH, 0, 0);
+    sp_exec *in = sp_exec_new_flags(b, m, BATCH, 0, 0, SP_EXEC_UNFUSED);
+    sp_exec *fu = sp_exec_new(b, m, BATCH, 0, 0);
     float a[BATCH * CLASSES], c[BATCH * CLASSES];
     sp_exec_set_input(tr, x, NULL, BATCH);
     sp_exec_forward(tr, 0);
@@ -168,6 +171,14 @@ static void check_inference(sp_backend *b, sp_model *m, const float *x)
     CHECKF(t_rel_err(c, a, SP_COUNT(a)) == 0, "exec_inference_pool_same_logits",
            "relative difference %.3g", t_rel_err(c, a, SP_COUNT(a)));
     CHECK(sp_exec_forward(in, 1) < 0, "exec_inference_refuses_training");
+    for (int k = 0; k < 2; k++) {
+        sp_exec_set_input(fu, x, NULL, BATCH);
+        sp_exec_forward(fu, 0);
+    }
+    sp_exec_logits(fu, c);
+    CHECKF(t_rel_err(c, a, SP_COUNT(a)) < 1e-5, "exec_inference_fused_logits",
+           "relative difference %.3g", t_rel_err(c, a, SP_COUNT(a)));
+    sp_exec_free(fu);
     sp_exec_free(tr);
     sp_exec_free(in);
 }
