@@ -73,10 +73,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_STD: o->std = optarg; break;
         case OPT_DEVICE: o->device = optarg; break;
         case 't': o->threads = (int)sp_arg_long("--threads", optarg, 1, 4096); break;
-        case 'h':
-            fputs(usage_text, stdout);
-            sp_stdout_close();
-            exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
         }

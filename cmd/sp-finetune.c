@@ -138,10 +138,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case 'r': t->resume = 1; break;
         case 'l': o->log = optarg; break;
         case 'o': o->output = optarg; break;
-        case 'h':
-            fputs(usage_text, stdout);
-            sp_stdout_close();
-            exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
         }

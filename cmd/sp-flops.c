@@ -56,10 +56,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         switch (c) {
         case 'b': o->baseline = optarg; break;
         case 'j': o->json = 1; break;
-        case 'h':
-            fputs(usage_text, stdout);
-            sp_stdout_close();
-            exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
         }

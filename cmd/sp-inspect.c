@@ -47,7 +47,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case 'b': o->blocks = 1; break;
         case 'j': o->json = 1; break;
         case 'r': o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
-        case 'h': fputs(usage, stdout); sp_stdout_close(); exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
         }

@@ -109,6 +109,13 @@ void sp_die_bad_option(char *const argv[], int c)
     sp_die_usage("unrecognized option '%s'", name);
 }
 
+void sp_print_help(const char *text)
+{
+    fputs(text, stdout);
+    sp_stdout_close();
+    exit(SP_EXIT_OK);
+}
+
 void sp_print_version(void)
 {
     printf("%s %s\n", progname, SP_VERSION);

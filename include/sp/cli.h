@@ -28,6 +28,9 @@ void sp_info(const char *fmt, ...) SP_PRINTF(1, 2);   /* progress / notes, stder
  * start with ':') or '?' (unknown option): say which option, exit 2. */
 void sp_die_bad_option(char *const argv[], int c) SP_NORETURN;
 
+/* Print a program's --help text on stdout and exit 0. */
+void sp_print_help(const char *text) SP_NORETURN;
+
 /* Print "PROG VERSION" on stdout and exit 0. */
 void sp_print_version(void) SP_NORETURN;
 
