@@ -110,12 +110,6 @@ static void write_npy(const char *path, const float *x, int64_t n, int classes)
     sp_out_commit(out);
 }
 
-static void override(const char *opt, const char *s, float *v, int c)
-{
-    if (s && sp_floats_parse(s, v, c) < 0)
-        sp_die_usage("option '%s' needs %d comma-separated numbers, not '%s'", opt, c, s);
-}
-
 int main(int argc, char **argv)
 {
     options o;
@@ -134,8 +128,8 @@ int main(int argc, char **argv)
     sp_preproc pre;
     if (sp_preproc_get(m, d, &pre) < 0)
         sp_die("%s: %s", sp_in_name(o.input), sp_error());
-    override("--mean", o.mean, pre.mean, pre.c);
-    override("--std", o.std, pre.std, pre.c);
+    if (sp_preproc_override(&pre, o.mean, o.std) < 0)
+        sp_die_usage("%s", sp_error());
     sp_backend *b = sp_backend_create(o.device);
     if (!b)
         sp_die("%s", sp_error());

@@ -197,10 +197,8 @@ static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset 
     sp_preproc pre;
     if (sp_preproc_get(m, d, &pre) < 0)
         sp_die("%s: %s", sp_in_name(o->input), sp_error());
-    if (o->mean && sp_floats_parse(o->mean, pre.mean, pre.c) < 0)
-        sp_die_usage("option '--mean' needs %d comma-separated numbers, not '%s'", pre.c, o->mean);
-    if (o->std && sp_floats_parse(o->std, pre.std, pre.c) < 0)
-        sp_die_usage("option '--std' needs %d comma-separated numbers, not '%s'", pre.c, o->std);
+    if (sp_preproc_override(&pre, o->mean, o->std) < 0)
+        sp_die_usage("%s", sp_error());
     if (o->augment)
         pre.augment = o->t.pre.augment;
     else if (!sp_model_meta(m, "augment"))

@@ -27,6 +27,17 @@ int sp_floats_parse(const char *s, float *v, int n)
     return *p == '\0' ? 0 : -1;
 }
 
+int sp_preproc_override(sp_preproc *p, const char *mean, const char *std)
+{
+    const char *opt[2] = {"--mean", "--std"}, *val[2] = {mean, std};
+    float *dst[2] = {p->mean, p->std};
+    for (int k = 0; k < 2; k++)
+        if (val[k] && sp_floats_parse(val[k], dst[k], p->c) < 0)
+            return sp_errorf("option '%s' needs %d comma-separated numbers, not '%s'", opt[k],
+                             p->c, val[k]);
+    return 0;
+}
+
 int sp_preproc_get(const sp_model *m, const sp_dataset *d, sp_preproc *p)
 {
     const sp_node *in = &m->graph->node[0];

@@ -39,6 +39,9 @@ typedef struct sp_preproc {
  * than 3 channels or malformed values. */
 int sp_preproc_get(const sp_model *m, const sp_dataset *d, sp_preproc *p);
 void sp_preproc_set(sp_model *m, const sp_preproc *p);
+/* Replace the mean and/or std (NULL: keep) with "v,v,v" strings given on
+ * the command line; -1 with a sentence naming the option when malformed. */
+int sp_preproc_override(sp_preproc *p, const char *mean, const char *std);
 /* Parse "v,v,v" (n values); -1 on anything else. */
 int sp_floats_parse(const char *s, float *v, int n);
 
