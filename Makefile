@@ -15,12 +15,15 @@ OPT       ?= -O2
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -Iinclude -DSP_VERSION='"$(VERSION)"'
+# Library files reach another module's private header as "module/name_priv.h".
+LIB_CFLAGS = $(ALL_CFLAGS) -Icommon
 LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lpng -lz -lm -lpthread -fopenmp
 
 HAVE_DNNL  := $(shell test -e /usr/include/dnnl.h && echo yes || echo no)
 HAVE_CUDNN := $(shell ls $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h 2>/dev/null | head -1)
 
-LIB_SRC  := $(sort $(wildcard common/*.c common/ref/*.c common/cpu/*.c))
+# The library is every .c under common/, one folder per module (see README).
+LIB_SRC  := $(sort $(shell find common -name '*.c'))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_SRC  := $(sort $(wildcard cmd/sp-*.c))
 PROGS    := $(CMD_SRC:cmd/%.c=$(BINDIR)/%)
@@ -36,6 +39,10 @@ all: $(PROGS) $(TESTS)
 $(BUILD)/flags: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(LDLIBS)' > $@
+
+$(BUILD)/common/%.o: common/%.c $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
@@ -55,7 +62,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/testlib.o $(BUILD)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
 
 # The test command of the quick start: installs what is missing, builds, runs.
 test:

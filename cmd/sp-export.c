@@ -12,6 +12,8 @@
 #include <string.h>
 #include "sp/cli.h"
 #include "sp/model.h"
+#include "sp/safetensors.h"
+#include "sp/export.h"
 #include "sp/torch.h"
 
 typedef enum format { FMT_NONE, FMT_SAFETENSORS, FMT_PTH, FMT_ONNX } format;

@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include "sp/cli.h"
 #include "sp/data.h"
+#include "sp/checkpoint.h"
 #include "sp/model.h"
 #include "sp/prune.h"
 

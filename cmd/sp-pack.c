@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "sp/cli.h"
 #include "sp/data.h"
+#include "sp/pack.h"
 
 struct options {
     char *out;

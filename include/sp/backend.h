@@ -9,8 +9,8 @@
  * OVERWRITTEN (=); parameter gradients (dw, dbias, dgamma, dbeta, dmask)
  * are ACCUMULATED (+=), so the executor zeroes them once per step.
  *
- * Backends: "ref" (common/ref, plain C, float64 accumulation, the oracle),
- * "cpu" (common/cpu, oneDNN), "cuda" (common/cuda, cuDNN/cuBLAS). */
+ * Backends: "ref" (common/backend/ref, plain C, float64 accumulation, the oracle),
+ * "cpu" (common/backend/cpu, oneDNN), "cuda" (common/backend/cuda). */
 #ifndef SP_BACKEND_H
 #define SP_BACKEND_H
 

@@ -18,6 +18,9 @@
 #define SP_NORETURN
 #endif
 
+/* How messages name standard input. */
+#define SP_STDIN_NAME "standard input"
+
 #define SP_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Record the current error (printf-style, no trailing newline or period
@@ -32,7 +35,10 @@ int sp_error_prefix(const char *fmt, ...) SP_PRINTF(1, 2);
 const char *sp_error(void);
 
 /* Allocation that aborts the program on exhaustion: out of memory is not a
- * condition sp recovers from.  sp_xcalloc zeroes. */
+ * condition sp recovers from, and sp_oom (which says so on stderr and
+ * aborts) is the only place the library ends the program.  sp_xcalloc
+ * zeroes. */
+void sp_oom(size_t bytes) SP_NORETURN;
 void *sp_xmalloc(size_t n);
 void *sp_xcalloc(size_t count, size_t size);
 void *sp_xrealloc(void *p, size_t n);

@@ -61,4 +61,10 @@ void sp_out_commit(sp_out *o);
 /* Write errors on stdout (broken pipe: exit quietly, others: die). */
 void sp_stdout_close(void);
 
+struct sp_model;
+/* Checkpoints: read FILE (NULL or "-" = stdin) or die with one sentence;
+ * write to PATH (NULL or "-" = stdout) through sp_out. */
+struct sp_model *sp_ckpt_load_or_die(const char *path);
+void sp_ckpt_save_or_die(const struct sp_model *m, const char *path);
+
 #endif

@@ -4,7 +4,7 @@
  * A checkpoint is a safetensors container: 8-byte little-endian header
  * length, a JSON header (every tensor's dtype, shape and byte range, plus
  * the string map __metadata__), then the tensors' bytes, contiguous in
- * header order.  sp reserves these metadata keys:
+ * header order (checkpoint.h reads and writes it).  sp reserves these metadata keys:
  *   format    "sp-checkpoint"
  *   version   "1"
  *   graph     the current network (graph.h JSON)
@@ -53,30 +53,5 @@ void sp_model_set_meta(sp_model *m, const char *key, const char *value); /* valu
 /* Every parameter of the graph present, F32 (I64 for counters) with the
  * shape the graph says; the graph's parameters come first and in order. */
 int sp_model_check(const sp_model *m);
-
-/* Read a checkpoint strictly sequentially (works on pipes), validating
- * everything before trusting it; `what` names the input in messages. */
-sp_model *sp_ckpt_read(FILE *f, const char *what);
-/* The same for an input whose first nhead bytes a caller already read
- * (to tell a checkpoint from another format): they are taken as the start
- * of the checkpoint. */
-sp_model *sp_ckpt_read_after(FILE *f, const char *what, const void *head, size_t nhead);
-/* Write to f (sequential; the caller owns commit/rename). */
-int sp_ckpt_write(FILE *f, const sp_model *m);
-
-/* A plain safetensors file from any writer (no sp metadata required): its
- * tensors in file order and its __metadata__ strings, with the container's
- * own checks (header bounds, JSON, dtypes, byte ranges).  Used by sp-import
- * and by tests that load PyTorch-written fixtures.  *t and *meta are
- * malloc'd arrays the caller frees (sp_tensor_free each, free keys/values). */
-int sp_safetensors_read(FILE *f, const char *what, sp_tensor **t, int *n,
-                        sp_meta_entry **meta, int *nmeta);
-int sp_safetensors_write(FILE *f, const sp_tensor *t, int n,
-                         const sp_meta_entry *meta, int nmeta);
-
-/* The program-level helpers: read FILE (NULL or "-" = stdin) or die with
- * one sentence; write to PATH (NULL or "-" = stdout) through sp_out. */
-sp_model *sp_ckpt_load_or_die(const char *path);
-void sp_ckpt_save_or_die(const sp_model *m, const char *path);
 
 #endif

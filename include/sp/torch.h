@@ -11,8 +11,7 @@
  * the names and shapes, or named), whose widths are taken from the tensor
  * shapes so that pruned or width-reduced networks import too.
  *
- * Writing: a state_dict as a .pth zip loadable by torch.load, and the
- * inference graph as ONNX (opset 13), both encoded by sp itself. */
+ * Writing (.pth, ONNX) is in export.h. */
 #ifndef SP_TORCH_H
 #define SP_TORCH_H
 
@@ -91,35 +90,5 @@ const char *sp_torch_detect(const sp_tensor *t, int n);
  * missing) and nothing is left over.  The tensors are renamed in place
  * and their data may move into the model; the caller still frees them. */
 sp_model *sp_import_model(sp_tensor *t, int n, const sp_import_opts *o, const char *what);
-
-/* ---- writing (export_pth.c, export_onnx.c, protobuf.c) ---- */
-
-/* The state_dict of m: the graph's parameters without masks, under their
- * public names (copies).  Fails if a mask is not all ones. */
-int sp_export_tensors(const sp_model *m, sp_tensor **t, int *n);
-
-/* A zip in torch's serialisation (archive/data.pkl, archive/data/N,
- * archive/version) holding an OrderedDict of the tensors. */
-int sp_pth_write(FILE *f, const sp_tensor *t, int n);
-
-/* The inference graph of m as an ONNX model (opset 13), batch norm folded
- * into the preceding convolution when fold is set. */
-int sp_onnx_write(FILE *f, const sp_model *m, int fold);
-
-/* A growing byte buffer with the protobuf wire encoding. */
-typedef struct sp_pb {
-    unsigned char *p;
-    size_t n, cap;
-} sp_pb;
-
-void sp_pb_free(sp_pb *b);
-void sp_pb_bytes(sp_pb *b, const void *data, size_t n);        /* raw append */
-void sp_pb_varint(sp_pb *b, uint64_t v);
-void sp_pb_tag(sp_pb *b, int field, int wire);
-void sp_pb_int(sp_pb *b, int field, int64_t v);               /* wire type 0 */
-void sp_pb_float(sp_pb *b, int field, float v);               /* wire type 5 */
-void sp_pb_str(sp_pb *b, int field, const char *s);           /* wire type 2 */
-void sp_pb_blob(sp_pb *b, int field, const void *d, size_t n); /* wire type 2 */
-void sp_pb_msg(sp_pb *b, int field, const sp_pb *m);          /* embedded message */
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "sp/base.h"
+#include "sp/checkpoint.h"
 #include "sp/model.h"
 #include "graphs.h"
 #include "testlib.h"

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include "sp/base.h"
 #include "sp/data.h"
+#include "sp/pack.h"
 #include "testlib.h"
 
 #define N 7

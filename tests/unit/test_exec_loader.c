@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "sp/base.h"
 #include "sp/data.h"
+#include "sp/pack.h"
 #include "sp/loader.h"
 #include "testlib.h"
 

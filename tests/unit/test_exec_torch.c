@@ -15,6 +15,7 @@
 #include "sp/base.h"
 #include "sp/exec.h"
 #include "sp/model.h"
+#include "sp/safetensors.h"
 #include "testlib.h"
 
 #define TOL 1e-4

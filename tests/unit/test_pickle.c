@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sp/prune.h"
+#include "interop/protobuf_priv.h"
+#include "sp/export.h"
 #include "sp/torch.h"
 #include "testlib.h"
 

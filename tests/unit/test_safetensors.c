@@ -6,6 +6,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/model.h"
+#include "sp/safetensors.h"
 #include "testlib.h"
 
 /* Bytes exactly as the safetensors specification lays them out. */

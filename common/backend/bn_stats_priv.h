@@ -1,0 +1,45 @@
+/* bn_stats_priv.h: the per-channel arithmetic of BatchNorm2d that the reference
+ * and CPU backends share exactly, all in double: the inverse standard
+ * deviation, the running-statistics update of a training step and the
+ * parameter-gradient accumulation.  How the sums are formed differs
+ * between the backends and stays in each. */
+#ifndef SP_BN_STATS_H
+#define SP_BN_STATS_H
+
+#include <math.h>
+
+static inline double sp_bn_invstd(double var, float eps)
+{
+    return 1.0 / sqrt(var + eps);
+}
+
+/* After a training step over cnt values with mean and sum of squared
+ * deviations sq: save_mean, save_invstd (overwritten) and running =
+ * (1 - momentum) * running + momentum * batch, the variance unbiased
+ * (times cnt / (cnt - 1)).  The running statistics may be NULL. */
+static inline void sp_bn_save_stats(float *save_mean, float *save_invstd, float *running_mean,
+                                    float *running_var, int ch, double mean, double sq,
+                                    double cnt, float eps, float momentum)
+{
+    double var = sq / cnt;
+    save_mean[ch] = (float)mean;
+    save_invstd[ch] = (float)sp_bn_invstd(var, eps);
+    /* PyTorch refuses a single value per channel; keep the update finite */
+    double unbiased = cnt > 1 ? sq / (cnt - 1) : var;
+    if (running_mean)
+        running_mean[ch] = (float)((1.0 - momentum) * running_mean[ch] + momentum * mean);
+    if (running_var)
+        running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
+}
+
+/* dgamma += sum(dout * xhat), dbeta += sum(dout); either may be NULL. */
+static inline void sp_bn_add_param_grads(float *dgamma, float *dbeta, int ch,
+                                         double sum_dy_xhat, double sum_dy)
+{
+    if (dgamma)
+        dgamma[ch] = (float)(dgamma[ch] + sum_dy_xhat);
+    if (dbeta)
+        dbeta[ch] = (float)(dbeta[ch] + sum_dy);
+}
+
+#endif

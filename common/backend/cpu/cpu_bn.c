@@ -1,0 +1,136 @@
+/* cpu_bn.c: batch normalisation over (N, C, HW) as PyTorch's BatchNorm2d,
+ * one OpenMP thread per group of channels on the NCHW layout.
+ *
+ *   bn_fwd_train: batch mean and biased variance (two passes, so a large
+ *                 mean does not cancel the variance), out, save_mean and
+ *                 save_invstd overwritten; running_mean / running_var
+ *                 updated as (1 - m) * running + m * batch with the
+ *                 unbiased variance.
+ *   bn_fwd_infer: normalises with the given statistics (overwrites out).
+ *   bn_bwd:       din overwritten; dgamma, dbeta accumulated (+=).
+ *
+ * Sums run in float along one HW row and in double across rows. gamma,
+ * beta, the running statistics, dgamma and dbeta may be NULL. */
+#include <math.h>
+#include "cpu_priv.h"
+#include "../bn_stats_priv.h"
+
+void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mean /* C */,
+                         float *save_invstd /* C */, float *running_mean /* C */,
+                         float *running_var /* C */, const float *in /* N,C,HW */,
+                         const float *gamma /* C */, const float *beta /* C */,
+                         int n, int c, int hw, float eps, float momentum)
+{
+    double cnt = (double)n * hw;
+    size_t chw = (size_t)c * hw;
+    (void)b;
+    #pragma omp parallel for if (cnt * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        const float *x0 = in + (size_t)ch * hw;
+        double sum = 0.0, sq = 0.0;
+        for (int i = 0; i < n; i++) {
+            const float *x = x0 + i * chw;
+            float part = 0.0f;
+            #pragma omp simd reduction(+ : part)
+            for (int p = 0; p < hw; p++)
+                part += x[p];
+            sum += part;
+        }
+        double mean = sum / cnt;
+        float fm = (float)mean;
+        for (int i = 0; i < n; i++) {
+            const float *x = x0 + i * chw;
+            float part = 0.0f;
+            #pragma omp simd reduction(+ : part)
+            for (int p = 0; p < hw; p++) {
+                float d = x[p] - fm;
+                part += d * d;
+            }
+            sq += part;
+        }
+        /* the float mean's rounding error, taken out exactly */
+        double dm = (double)fm - mean;
+        sq -= cnt * dm * dm;
+        if (sq < 0.0)
+            sq = 0.0;
+        double invstd = sp_bn_invstd(sq / cnt, eps);
+        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+        float scale = (float)(g * invstd), shift = (float)(bt - mean * g * invstd);
+        for (int i = 0; i < n; i++) {
+            const float *x = x0 + i * chw;
+            float *y = out + (size_t)ch * hw + i * chw;
+            #pragma omp simd
+            for (int p = 0; p < hw; p++)
+                y[p] = x[p] * scale + shift;
+        }
+        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
+                         eps, momentum);
+    }
+}
+
+void sp_cpu_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
+                         const float *gamma /* C */, const float *beta /* C */,
+                         const float *mean /* C */, const float *var /* C */,
+                         int n, int c, int hw, float eps)
+{
+    size_t planes = (size_t)n * c;
+    (void)b;
+    #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t pl = 0; pl < planes; pl++) {
+        int ch = (int)(pl % c);
+        double invstd = sp_bn_invstd(var[ch], eps);
+        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+        float scale = (float)(g * invstd), shift = (float)(bt - mean[ch] * g * invstd);
+        const float *x = in + pl * hw;
+        float *y = out + pl * hw;
+        #pragma omp simd
+        for (int p = 0; p < hw; p++)
+            y[p] = x[p] * scale + shift;
+    }
+}
+
+/* With xhat = (x - mean) * invstd:
+ * din = gamma * invstd * (dout - mean(dout) - xhat * mean(dout * xhat)). */
+void sp_cpu_bn_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dgamma /* C; += */,
+                   float *dbeta /* C; += */, const float *dout /* N,C,HW */,
+                   const float *in /* N,C,HW */, const float *gamma /* C */,
+                   const float *save_mean /* C */, const float *save_invstd /* C */,
+                   int n, int c, int hw)
+{
+    double cnt = (double)n * hw;
+    size_t chw = (size_t)c * hw;
+    (void)b;
+    #pragma omp parallel for if (cnt * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        float mean = save_mean[ch], invstd = save_invstd[ch];
+        double sum_dy = 0.0, sum_dyx = 0.0;
+        size_t off = (size_t)ch * hw;
+        for (int i = 0; i < n; i++) {
+            const float *x = in + off + i * chw, *dy = dout + off + i * chw;
+            float p_dy = 0.0f, p_dyx = 0.0f;
+            #pragma omp simd reduction(+ : p_dy, p_dyx)
+            for (int p = 0; p < hw; p++) {
+                p_dy += dy[p];
+                p_dyx += dy[p] * (x[p] - mean);
+            }
+            sum_dy += p_dy;
+            sum_dyx += p_dyx;
+        }
+        sum_dyx *= invstd;
+        double g = gamma ? gamma[ch] : 1.0;
+        if (din) {
+            /* din = k * dy - a * x + c0, folded per channel */
+            double k = g * invstd, mdy = sum_dy / cnt, mdyx = sum_dyx / cnt;
+            float fk = (float)k, fa = (float)(k * mdyx * invstd);
+            float fc = (float)(k * (mdyx * invstd * mean - mdy));
+            for (int i = 0; i < n; i++) {
+                const float *x = in + off + i * chw, *dy = dout + off + i * chw;
+                float *dx = din + off + i * chw;
+                #pragma omp simd
+                for (int p = 0; p < hw; p++)
+                    dx[p] = fk * dy[p] - fa * x[p] + fc;
+            }
+        }
+        sp_bn_add_param_grads(dgamma, dbeta, ch, sum_dyx, sum_dy);
+    }
+}

@@ -1,0 +1,126 @@
+/* cpu_priv.h: the CPU backend's private state and operations, shared between
+ * its files.
+ *
+ * The backend keeps NCHW float32 at its interface (sp/backend.h).
+ * Convolution runs through oneDNN's C API, linear layers through
+ * dnnl_sgemm; everything else is an OpenMP loop.  oneDNN primitives are
+ * created once per shape and kept in a small hash table owned by the
+ * context (a "plan"), so a training step creates nothing after the first.
+ * Plans and the scratch buffers assume one caller at a time, as the
+ * executor does. */
+#ifndef SP_CPU_H
+#define SP_CPU_H
+
+#include <dnnl.h>
+#include "sp/backend.h"
+
+/* Loops shorter than this run on one thread: the fork costs more. */
+#define SP_CPU_PAR_MIN 32768
+
+/* A plan's key: the op and its shape, zero-padded. */
+#define SP_CPU_KEY_LEN 16
+
+/* Scratch buffers: one per tensor argument a plan may reorder, one for
+ * oneDNN's scratchpad, one for a bias gradient. */
+enum { SP_CPU_SCRATCH_ARG0, SP_CPU_SCRATCH_ARG1, SP_CPU_SCRATCH_ARG2,
+       SP_CPU_SCRATCH_PAD, SP_CPU_SCRATCH_BIAS, SP_CPU_SCRATCH_N };
+
+typedef struct sp_cpu_entry sp_cpu_entry;
+
+typedef struct sp_cpu_ctx {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    sp_cpu_entry *buckets[256];
+    void *scratch[SP_CPU_SCRATCH_N];
+    size_t scratch_cap[SP_CPU_SCRATCH_N];
+} sp_cpu_ctx;
+
+/* cpu_cache.c: plans by key; put takes ownership and calls drop(val) when
+ * the context is destroyed. */
+void *sp_cpu_cache_get(sp_cpu_ctx *x, const int key[SP_CPU_KEY_LEN]);
+void sp_cpu_cache_put(sp_cpu_ctx *x, const int key[SP_CPU_KEY_LEN], void *val,
+                      void (*drop)(void *));
+void sp_cpu_cache_clear(sp_cpu_ctx *x);
+/* A scratch buffer of at least bytes (contents not kept when it grows). */
+void *sp_cpu_scratch(sp_cpu_ctx *x, int slot, size_t bytes);
+
+/* cpu_mem.c (free, upload, download, copy and sync are the reference
+ * backend's: both keep device memory in host memory) */
+void *sp_cpu_alloc(sp_backend *b, size_t bytes);
+void sp_cpu_fill(sp_backend *b, float *dst, float value, size_t n);
+void sp_cpu_accumulate(sp_backend *b, float *dst, const float *src, size_t n);
+void sp_cpu_scale(sp_backend *b, float *x, float alpha, size_t n);
+
+/* cpu_conv.c */
+void sp_cpu_conv_fwd(sp_backend *b, float *out, const float *in, const float *w,
+                     const float *bias, const sp_conv_shape *s);
+void sp_cpu_conv_fwd_act(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, sp_act act);
+int sp_cpu_conv_chain(sp_backend *b, const sp_conv_shape *a, int a_bias, int a_act,
+                      const sp_conv_shape *c, int c_bias, int c_act, size_t bytes);
+void sp_cpu_conv_fwd_own(sp_backend *b, float *out, const float *in, const float *w,
+                         const float *bias, const sp_conv_shape *s, int act, int own);
+void sp_cpu_conv_bwd_data(sp_backend *b, float *din, const float *dout,
+                          const float *w, const sp_conv_shape *s);
+void sp_cpu_conv_bwd_filter(sp_backend *b, float *dw, float *dbias,
+                            const float *dout, const float *in, const sp_conv_shape *s);
+
+/* cpu_bn.c */
+void sp_cpu_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                         float *running_mean, float *running_var, const float *in,
+                         const float *gamma, const float *beta,
+                         int n, int c, int hw, float eps, float momentum);
+void sp_cpu_bn_fwd_infer(sp_backend *b, float *out, const float *in,
+                         const float *gamma, const float *beta,
+                         const float *mean, const float *var,
+                         int n, int c, int hw, float eps);
+void sp_cpu_bn_bwd(sp_backend *b, float *din, float *dgamma, float *dbeta,
+                   const float *dout, const float *in, const float *gamma,
+                   const float *save_mean, const float *save_invstd, int n, int c, int hw);
+
+/* cpu_pool.c */
+size_t sp_cpu_maxpool_ws_bytes(sp_backend *b, const sp_pool_shape *s);
+void sp_cpu_maxpool_fwd(sp_backend *b, float *out, void *ws, const float *in,
+                        const sp_pool_shape *s);
+void sp_cpu_maxpool_bwd(sp_backend *b, float *din, const float *dout, const void *ws,
+                        const float *in, const sp_pool_shape *s);
+void sp_cpu_avgpool_fwd(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+void sp_cpu_avgpool_bwd(sp_backend *b, float *din, const float *dout, const sp_pool_shape *s);
+void sp_cpu_adaptive_avgpool_fwd(sp_backend *b, float *out, const float *in,
+                                 const sp_pool_shape *s);
+void sp_cpu_adaptive_avgpool_bwd(sp_backend *b, float *din, const float *dout,
+                                 const sp_pool_shape *s);
+
+/* cpu_linear.c */
+void sp_cpu_linear_fwd(sp_backend *b, float *out, const float *in, const float *w,
+                       const float *bias, int n, int in_f, int out_f);
+void sp_cpu_linear_bwd_data(sp_backend *b, float *din, const float *dout, const float *w,
+                            int n, int in_f, int out_f);
+void sp_cpu_linear_bwd_weight(sp_backend *b, float *dw, float *dbias, const float *dout,
+                              const float *in, int n, int in_f, int out_f);
+
+/* cpu_elementwise.c */
+void sp_cpu_act_fwd(sp_backend *b, sp_act act, float *out, const float *in, size_t n);
+void sp_cpu_act_bwd(sp_backend *b, sp_act act, float *din, const float *dout,
+                    const float *in, size_t n);
+void sp_cpu_add_fwd(sp_backend *b, float *out, const float *x, const float *y, size_t n);
+void sp_cpu_mask_fwd(sp_backend *b, float *out, const float *in, const float *m,
+                     int n, int c, int hw);
+void sp_cpu_mask_bwd(sp_backend *b, float *din, float *dm, const float *dout,
+                     const float *in, const float *m, int n, int c, int hw);
+void sp_cpu_pad_shortcut_fwd(sp_backend *b, float *out, const float *in, int n, int c,
+                             int h, int w, int sh, int sw, int lo, int hi);
+void sp_cpu_pad_shortcut_bwd(sp_backend *b, float *din, const float *dout, int n, int c,
+                             int h, int w, int sh, int sw, int lo, int hi);
+void sp_cpu_dropout_fwd(sp_backend *b, float *out, float *keep, const float *in, size_t n,
+                        float p, uint64_t seed, uint64_t counter);
+void sp_cpu_dropout_bwd(sp_backend *b, float *din, const float *dout, const float *keep,
+                        size_t n);
+
+/* cpu_loss.c */
+void sp_cpu_xent(sp_backend *b, float *loss, float *dlogits, const float *logits,
+                 const int32_t *labels, int n, int classes, float scale);
+void sp_cpu_sgd(sp_backend *b, float *w, const float *g, float *v, size_t n,
+                float lr, float momentum, float weight_decay, int nesterov);
+
+#endif

@@ -1,0 +1,491 @@
+/* torch_read.c: the tensors of a state_dict saved by torch.save, or of a
+ * safetensors file.
+ *
+ * Reads: the zip serialisation (torch >= 1.6: PREFIX/data.pkl with the
+ * storages as PREFIX/data/KEY, opened with libarchive), the legacy stream
+ * (magic number, protocol, system info, the object and the storage keys,
+ * each a pickle, then each storage as an 8-byte element count and its raw
+ * little-endian bytes), and safetensors (through sp_safetensors_read).
+ * Writes: named tensors, F32 (I64 for integer tensors), contiguous. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sp/safetensors.h"
+#include "sp/torch.h"
+
+/* The bytes of each storage, by key. */
+typedef struct blob { char *key; const unsigned char *p; size_t n; } blob;
+typedef struct blobs { blob *b; int n, cap; } blobs;
+
+static void blobs_add(blobs *bs, const char *key, const unsigned char *p, size_t n)
+{
+    if (bs->n == bs->cap) {
+        bs->cap = bs->cap ? 2 * bs->cap : 64;
+        bs->b = sp_xrealloc(bs->b, (size_t)bs->cap * sizeof(*bs->b));
+    }
+    bs->b[bs->n++] = (blob){ sp_xstrdup(key), p, n };
+}
+
+static const blob *blobs_find(const blobs *bs, const char *key)
+{
+    for (int i = 0; i < bs->n; i++)
+        if (strcmp(bs->b[i].key, key) == 0)
+            return &bs->b[i];
+    return NULL;
+}
+
+static int read_all(FILE *f, const char *what, unsigned char **buf, size_t *n)
+{
+    size_t cap = 1 << 20, len = 0;
+    unsigned char *p = sp_xmalloc(cap);
+    for (;;) {
+        if (len == cap)
+            p = sp_xrealloc(p, cap *= 2);
+        size_t got = fread(p + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(p);
+        return sp_errorf("cannot read '%s'", what);
+    }
+    *buf = p;
+    *n = len;
+    return 0;
+}
+
+/* ---- element conversion ---- */
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, u;
+    if (e == 0) {
+        if (m == 0) {
+            u = sign;
+        } else {            /* subnormal: normalise */
+            e = 113;
+            while (!(m & 1024)) {
+                m <<= 1;
+                e--;
+            }
+            u = sign | e << 23 | (m & 1023) << 13;
+        }
+    } else if (e == 31) {
+        u = sign | 0x7f800000u | m << 13;
+    } else {
+        u = sign | (e + 112) << 23 | m << 13;
+    }
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static int is_float(sp_dtype t) { return t == SP_F32 || t == SP_F16 || t == SP_BF16 || t == SP_F64; }
+
+/* Element i of a little-endian array of dtype t, as double or int64. */
+static double elem_f(const unsigned char *p, sp_dtype t)
+{
+    switch (t) {
+    case SP_F32: { float f; memcpy(&f, p, 4); return f; }
+    case SP_F64: { double d; memcpy(&d, p, 8); return d; }
+    case SP_F16: return half_to_float((uint16_t)(p[0] | p[1] << 8));
+    case SP_BF16: {
+        uint32_t u = (uint32_t)(p[0] | p[1] << 8) << 16;
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    default: return 0;
+    }
+}
+
+static int64_t elem_i(const unsigned char *p, sp_dtype t)
+{
+    switch (t) {
+    case SP_I64: { int64_t v; memcpy(&v, p, 8); return v; }
+    case SP_I32: { int32_t v; memcpy(&v, p, 4); return v; }
+    case SP_U8: return p[0];
+    default: return 0;
+    }
+}
+
+/* Copy a strided view of src (count elements of dtype st) into dst, a new
+ * contiguous F32 or I64 tensor. */
+static int gather(sp_tensor *dst, const char *name, const unsigned char *src, int64_t count,
+                  sp_dtype st, int64_t offset, int ndim, const int64_t *shape,
+                  const int64_t *stride, const char *what)
+{
+    /* bounds that keep the arithmetic below from overflowing */
+    if (offset < 0 || offset > count)
+        return sp_errorf("'%s': tensor '%s' starts outside its storage", what, name);
+    int64_t numel = 1, maxi = offset;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0 || stride[d] < 0 || shape[d] > (1 << 30) || stride[d] > (1 << 30) ||
+            (shape[d] > 0 && numel > INT64_MAX / shape[d]))
+            return sp_errorf("'%s': tensor '%s' has an invalid size or stride", what, name);
+        numel *= shape[d];
+        maxi += (shape[d] - 1) * stride[d];
+    }
+    if (numel > 0 && maxi >= count)
+        return sp_errorf("'%s': tensor '%s' reaches element %lld of a storage of %lld",
+                         what, name, (long long)maxi, (long long)count);
+    /* repeated elements (stride 0) are legal but must not make a small
+     * file allocate without bound */
+    if (numel > count && numel > (1 << 24))
+        return sp_errorf("'%s': tensor '%s' has %lld elements but its storage only %lld",
+                         what, name, (long long)numel, (long long)count);
+    sp_tensor_init(dst, name, is_float(st) ? SP_F32 : SP_I64, ndim, shape);
+    size_t es = sp_dtype_size(st);
+    int64_t idx[SP_MAX_DIMS] = { 0 };
+    for (int64_t i = 0; i < numel; i++) {
+        int64_t at = offset;
+        for (int d = 0; d < ndim; d++)
+            at += idx[d] * stride[d];
+        const unsigned char *p = src + (size_t)at * es;
+        if (is_float(st))
+            ((float *)dst->data)[i] = (float)elem_f(p, st);
+        else
+            ((int64_t *)dst->data)[i] = elem_i(p, st);
+        for (int d = ndim - 1; d >= 0; d--) {
+            if (++idx[d] < shape[d])
+                break;
+            idx[d] = 0;
+        }
+    }
+    return 0;
+}
+
+/* ---- the state_dict inside the unpickled object ---- */
+
+static int all_tensors(const sp_pk_value *d)
+{
+    if (!d || d->kind != SP_PK_DICT || d->n == 0)
+        return 0;
+    for (int i = 1; i < d->n; i += 2)
+        if (d->item[i]->kind != SP_PK_TENSOR)
+            return 0;
+    return 1;
+}
+
+/* The saved object itself, or the dict under one of the usual keys of a
+ * training checkpoint, or its only dict of tensors. */
+static const sp_pk_value *find_state_dict(const sp_pk_value *root)
+{
+    static const char *const keys[] = { "state_dict", "model", "model_state_dict", "net" };
+    if (all_tensors(root))
+        return root;
+    for (size_t k = 0; k < SP_COUNT(keys); k++) {
+        const sp_pk_value *v = sp_pk_dict_get(root, keys[k]);
+        if (v && v->kind == SP_PK_DICT)
+            return v;
+    }
+    const sp_pk_value *found = NULL;
+    int nfound = 0;
+    for (int i = 1; root->kind == SP_PK_DICT && i < root->n; i += 2)
+        if (all_tensors(root->item[i])) {
+            found = root->item[i];
+            nfound++;
+        }
+    return nfound == 1 ? found : root;
+}
+
+static void strip_module_prefix(sp_tensor *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strncmp(t[i].name, "module.", 7) != 0)
+            return;
+    for (int i = 0; i < n; i++)
+        memmove(t[i].name, t[i].name + 7, strlen(t[i].name + 7) + 1);
+}
+
+static int tensors_from_pickle(const sp_pickle *pk, const blobs *bs, const char *what,
+                               sp_tensor **out, int *nout)
+{
+    const sp_pk_value *sd = find_state_dict(sp_pickle_root(pk));
+    if (sd->kind != SP_PK_DICT)
+        return sp_errorf("'%s' holds no state_dict (its object is not a dictionary)", what);
+    int n = sd->n / 2;
+    sp_tensor *t = sp_xcalloc((size_t)(n ? n : 1), sizeof(*t));
+    for (int i = 0; i < n; i++) {
+        const sp_pk_value *k = sd->item[2 * i], *v = sd->item[2 * i + 1];
+        const char *name = k->kind == SP_PK_STR ? k->s : "?";
+        const blob *b;
+        int rc;
+        if (k->kind != SP_PK_STR)
+            rc = sp_errorf("'%s': the state_dict has a key that is not a string", what);
+        else if (v->kind != SP_PK_TENSOR)
+            rc = sp_errorf("'%s': entry '%s' is not a tensor (a state_dict is expected at the "
+                           "top level or under 'state_dict' or 'model')", what, name);
+        else if (!(b = blobs_find(bs, v->storage->s)))
+            rc = sp_errorf("'%s': the data of tensor '%s' (storage %s) is missing",
+                           what, name, v->storage->s);
+        else {
+            size_t es = sp_dtype_size(v->dtype);
+            int64_t count = (int64_t)(b->n / es) - v->storage->offset;
+            if (count < 0)
+                count = 0;
+            rc = gather(&t[i], name, b->p + (size_t)v->storage->offset * es, count,
+                        v->dtype, v->offset, v->ndim, v->shape, v->stride, what);
+        }
+        if (rc < 0) {
+            for (int j = 0; j < i; j++)
+                sp_tensor_free(&t[j]);
+            free(t);
+            return -1;
+        }
+    }
+    strip_module_prefix(t, n);
+    *out = t;
+    *nout = n;
+    return 0;
+}
+
+/* ---- the two torch.save formats ---- */
+
+/* *buf is freed as soon as the entries are read, to halve the peak memory
+ * of large checkpoints. */
+static int load_zip(unsigned char **buf, size_t n, const char *what, sp_tensor **t, int *nt)
+{
+    struct archive *a = archive_read_new();
+    archive_read_support_format_zip(a);
+    struct archive_entry *e;
+    char **names = NULL;
+    unsigned char **data = NULL;
+    size_t *sizes = NULL;
+    int ne = 0, rc = 0, r;
+    if (archive_read_open_memory(a, *buf, n) != ARCHIVE_OK)
+        rc = sp_errorf("'%s': not a readable zip: %s", what, archive_error_string(a));
+    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        size_t cap = 1 << 16, len = 0;
+        unsigned char *p = sp_xmalloc(cap);
+        la_ssize_t got;
+        while ((got = archive_read_data(a, p + len, cap - len)) > 0)
+            if ((len += (size_t)got) == cap)
+                p = sp_xrealloc(p, cap *= 2);
+        names = sp_xrealloc(names, (size_t)(ne + 1) * sizeof(*names));
+        data = sp_xrealloc(data, (size_t)(ne + 1) * sizeof(*data));
+        sizes = sp_xrealloc(sizes, (size_t)(ne + 1) * sizeof(*sizes));
+        const char *path = archive_entry_pathname(e);
+        names[ne] = sp_xstrdup(path ? path : "");
+        data[ne] = p;
+        sizes[ne++] = len;
+        if (got < 0)
+            rc = sp_errorf("'%s': corrupt zip entry '%s': %s", what, names[ne - 1],
+                           archive_error_string(a));
+    }
+    if (rc == 0 && r != ARCHIVE_EOF)
+        rc = sp_errorf("'%s': corrupt zip: %s", what, archive_error_string(a));
+    archive_read_free(a);
+    free(*buf);
+    *buf = NULL;
+    int pkl = -1;
+    for (int i = 0; rc == 0 && i < ne; i++) {
+        size_t l = strlen(names[i]);
+        if (l >= 8 && strcmp(names[i] + l - 8, "data.pkl") == 0 &&
+            (l == 8 || names[i][l - 9] == '/'))
+            pkl = i;
+    }
+    if (rc == 0 && pkl < 0)
+        rc = sp_errorf("'%s' is a zip without data.pkl: not a PyTorch checkpoint", what);
+    if (rc == 0) {
+        size_t plen = strlen(names[pkl]) - 8;
+        blobs bs = { 0 };
+        int big = 0;
+        for (int i = 0; i < ne; i++) {
+            if (strncmp(names[i], names[pkl], plen) != 0)
+                continue;
+            if (strncmp(names[i] + plen, "data/", 5) == 0)
+                blobs_add(&bs, names[i] + plen + 5, data[i], sizes[i]);
+            /* torch >= 2.1 records the byte order; older files are little-endian */
+            if (strcmp(names[i] + plen, "byteorder") == 0 && sizes[i] >= 3 &&
+                memcmp(data[i], "big", 3) == 0)
+                big = 1;
+        }
+        sp_pickle *pk = big ? NULL : sp_pickle_load(data[pkl], sizes[pkl], what, NULL);
+        if (big)
+            sp_errorf("'%s' was written on a big-endian machine, which sp does not read", what);
+        rc = pk ? tensors_from_pickle(pk, &bs, what, t, nt) : -1;
+        sp_pickle_free(pk);
+        for (int i = 0; i < bs.n; i++)
+            free(bs.b[i].key);
+        free(bs.b);
+    }
+    for (int i = 0; i < ne; i++) {
+        free(names[i]);
+        free(data[i]);
+    }
+    free(names);
+    free(data);
+    free(sizes);
+    return rc;
+}
+
+/* The legacy stream starts with a pickle of the magic number
+ * 0x1950a86a20f9469cfc6c (a LONG1 of 10 bytes, after PROTO and, from
+ * protocol 4, a FRAME), then STOP. */
+static const unsigned char legacy_magic[] = {
+    0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e
+};
+
+/* Offset just past the magic-number pickle, 0 if there is none. */
+static size_t legacy_start(const unsigned char *buf, size_t n)
+{
+    if (n < 2 + sizeof(legacy_magic) || buf[0] != 0x80)
+        return 0;
+    size_t at = 2;
+    if (buf[2] == 0x95)
+        at += 9;
+    if (n - at < sizeof(legacy_magic) || memcmp(buf + at, legacy_magic, sizeof(legacy_magic)) != 0)
+        return 0;
+    return at + sizeof(legacy_magic);
+}
+
+static int load_legacy(const unsigned char *buf, size_t n, const char *what,
+                       sp_tensor **t, int *nt)
+{
+    size_t at = legacy_start(buf, n), used;
+    sp_pickle *proto = sp_pickle_load(buf + at, n - at, what, &used);
+    if (!proto)
+        return -1;
+    const sp_pk_value *pv = sp_pickle_root(proto);
+    int version = pv->kind == SP_PK_INT ? (int)pv->i : -1;
+    sp_pickle_free(proto);
+    if (version != 1001)
+        return sp_errorf("'%s': unsupported legacy protocol version %d", what, version);
+    at += used;
+    sp_pickle *info = sp_pickle_load(buf + at, n - at, what, &used);
+    if (!info)
+        return -1;
+    const sp_pk_value *le = sp_pk_dict_get(sp_pickle_root(info), "little_endian");
+    int little = le && le->kind == SP_PK_BOOL && le->i;
+    sp_pickle_free(info);
+    if (!little)
+        return sp_errorf("'%s' was written on a big-endian machine, which sp does not read", what);
+    at += used;
+    sp_pickle *obj = sp_pickle_load(buf + at, n - at, what, &used);
+    if (!obj)
+        return -1;
+    at += used;
+    sp_pickle *keys = sp_pickle_load(buf + at, n - at, what, &used);
+    if (!keys) {
+        sp_pickle_free(obj);
+        return -1;
+    }
+    at += used;
+    const sp_pk_value *kl = sp_pickle_root(keys);
+    int ns, rc = 0;
+    sp_pk_value *const *st = sp_pickle_storages(obj, &ns);
+    blobs bs = { 0 };
+    if (kl->kind != SP_PK_LIST)
+        rc = sp_errorf("'%s': corrupt legacy checkpoint: no storage key list", what);
+    for (int i = 0; rc == 0 && i < kl->n; i++) {
+        const sp_pk_value *k = kl->item[i];
+        const sp_pk_value *s = NULL;
+        for (int j = 0; k->kind == SP_PK_STR && j < ns && !s; j++)
+            if (strcmp(st[j]->s, k->s) == 0)
+                s = st[j];
+        if (!s) {
+            rc = sp_errorf("'%s': corrupt legacy checkpoint: storage key %d is unknown", what, i);
+            break;
+        }
+        if (n - at < 8) {
+            rc = sp_errorf("'%s' is truncated in storage %s", what, k->s);
+            break;
+        }
+        uint64_t count = 0;
+        for (int b = 7; b >= 0; b--)
+            count = count << 8 | buf[at + (size_t)b];
+        at += 8;
+        size_t es = sp_dtype_size(s->dtype);
+        if (count > (n - at) / es) {
+            rc = sp_errorf("'%s' is truncated in storage %s (%llu elements announced)",
+                           what, k->s, (unsigned long long)count);
+            break;
+        }
+        blobs_add(&bs, k->s, buf + at, (size_t)count * es);
+        at += (size_t)count * es;
+    }
+    if (rc == 0)
+        rc = tensors_from_pickle(obj, &bs, what, t, nt);
+    for (int i = 0; i < bs.n; i++)
+        free(bs.b[i].key);
+    free(bs.b);
+    sp_pickle_free(keys);
+    sp_pickle_free(obj);
+    return rc;
+}
+
+/* A pickle written by pickle.dump: read for its refusals and messages; it
+ * has nowhere to keep tensor data. */
+static int load_bare_pickle(const unsigned char *buf, size_t n, const char *what,
+                            sp_tensor **t, int *nt)
+{
+    sp_pickle *pk = sp_pickle_load(buf, n, what, NULL);
+    if (!pk)
+        return -1;
+    blobs none = { 0 };
+    int rc = tensors_from_pickle(pk, &none, what, t, nt);
+    sp_pickle_free(pk);
+    return rc;
+}
+
+static int load_safetensors(unsigned char *buf, size_t n, const char *what,
+                            sp_tensor **out, int *nout)
+{
+    FILE *mf = fmemopen(buf, n, "rb");
+    if (!mf)
+        return sp_errorf("cannot read '%s'", what);
+    sp_tensor *t = NULL;
+    sp_meta_entry *meta = NULL;
+    int nt = 0, nmeta = 0;
+    int rc = sp_safetensors_read(mf, what, &t, &nt, &meta, &nmeta);
+    fclose(mf);
+    if (rc < 0)
+        return -1;
+    for (int i = 0; i < nmeta; i++) {
+        free(meta[i].key);
+        free(meta[i].value);
+    }
+    free(meta);
+    for (int i = 0; i < nt; i++) {
+        if (t[i].dtype == SP_F32 || t[i].dtype == SP_I64)
+            continue;
+        sp_tensor c;
+        int64_t stride[SP_MAX_DIMS], s = 1;
+        for (int d = t[i].ndim - 1; d >= 0; d--) {
+            stride[d] = s;
+            s *= t[i].shape[d];
+        }
+        gather(&c, t[i].name, t[i].data, sp_tensor_numel(&t[i]), t[i].dtype, 0,
+               t[i].ndim, t[i].shape, stride, what);
+        sp_tensor_free(&t[i]);
+        t[i] = c;
+    }
+    strip_module_prefix(t, nt);
+    *out = t;
+    *nout = nt;
+    return 0;
+}
+
+int sp_torch_load(FILE *f, const char *what, sp_tensor **t, int *n)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    if (read_all(f, what, &buf, &len) < 0)
+        return -1;
+    int rc;
+    if (len >= 4 && memcmp(buf, "PK\003\004", 4) == 0)
+        rc = load_zip(&buf, len, what, t, n);
+    else if (legacy_start(buf, len))
+        rc = load_legacy(buf, len, what, t, n);
+    else if (len >= 9 && buf[8] == '{')
+        rc = load_safetensors(buf, len, what, t, n);
+    else if (len >= 2 && buf[0] == 0x80)
+        rc = load_bare_pickle(buf, len, what, t, n);
+    else
+        rc = sp_errorf("'%s' is not a PyTorch checkpoint (.pth) or safetensors file", what);
+    free(buf);
+    return rc;
+}

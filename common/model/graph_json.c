@@ -1,0 +1,361 @@
+/* graph_json.c: the graph's JSON form, stored in a checkpoint's metadata.
+ *
+ *   {"arch": "vgg16-cifar", "classes": 10, "input": [3, 32, 32],
+ *    "nodes": [{"op": "input", "name": "input", "inputs": []},
+ *              {"op": "conv", "name": "features.0", "inputs": [0], "cin": 3,
+ *               "cout": 64, "kernel": [3, 3], "stride": [1, 1],
+ *               "padding": [1, 1], "groups": 1, "bias": true}, ...],
+ *    "blocks": [{"id": 0, "anchors": ["features.2"]}, ...]}
+ *
+ * Each node carries only the attributes of its operation, and the reader
+ * refuses any other: a checkpoint is untrusted input, so every field is
+ * checked before the graph is used. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sp/base.h"
+#include "sp/graph.h"
+
+/* Bounds that no real network reaches; they keep products far from overflow. */
+#define MAX_CHANNELS (1 << 20)
+#define MAX_SPATIAL (1 << 16)
+#define MAX_KERNEL 1024
+#define MAX_NODES (1 << 16)
+#define MAX_BLOCKS 4096
+
+enum {
+    A_CIN = 1 << 0, A_COUT = 1 << 1, A_KERNEL = 1 << 2, A_STRIDE = 1 << 3,
+    A_PADDING = 1 << 4, A_GROUPS = 1 << 5, A_BIAS = 1 << 6, A_CHANNELS = 1 << 7,
+    A_EPS = 1 << 8, A_MOMENTUM = 1 << 9, A_OUTPUT = 1 << 10, A_P = 1 << 11,
+    A_PAD = 1 << 12,
+};
+
+static unsigned op_attrs(sp_op op)
+{
+    switch (op) {
+    case SP_OP_CONV:
+        return A_CIN | A_COUT | A_KERNEL | A_STRIDE | A_PADDING | A_GROUPS | A_BIAS;
+    case SP_OP_BN: return A_CHANNELS | A_EPS | A_MOMENTUM;
+    case SP_OP_MASK: return A_CHANNELS;
+    case SP_OP_MAXPOOL:
+    case SP_OP_AVGPOOL: return A_KERNEL | A_STRIDE | A_PADDING;
+    case SP_OP_ADAPTIVE_AVGPOOL: return A_OUTPUT;
+    case SP_OP_LINEAR: return A_CIN | A_COUT | A_BIAS;
+    case SP_OP_DROPOUT: return A_P;
+    case SP_OP_PAD_SHORTCUT: return A_STRIDE | A_PAD;
+    default: return 0;
+    }
+}
+
+static const struct { const char *key; unsigned bit; } attr_keys[] = {
+    {"cin", A_CIN}, {"cout", A_COUT}, {"kernel", A_KERNEL}, {"stride", A_STRIDE},
+    {"padding", A_PADDING}, {"groups", A_GROUPS}, {"bias", A_BIAS},
+    {"channels", A_CHANNELS}, {"eps", A_EPS}, {"momentum", A_MOMENTUM},
+    {"output", A_OUTPUT}, {"p", A_P}, {"pad", A_PAD},
+};
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+
+static void add_pair(cJSON *o, const char *key, int a, int b)
+{
+    int v[2] = {a, b};
+    cJSON_AddItemToObject(o, key, cJSON_CreateIntArray(v, 2));
+}
+
+/* The shortest decimal that reads back as the same float, so that 1e-5
+ * is written "1e-05" and not as its binary double expansion. */
+static double float_decimal(float f)
+{
+    char buf[32];
+    for (int prec = 6; prec < 10; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    return strtod(buf, NULL);
+}
+
+static cJSON *node_json(const sp_graph *g, const sp_node *n)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "op", sp_op_name(n->op));
+    cJSON_AddStringToObject(o, "name", n->name);
+    cJSON *in = cJSON_AddArrayToObject(o, "inputs");
+    for (int k = 0; k < 2; k++)
+        if (n->in[k] >= 0 && n->in[k] < g->n && n->op != SP_OP_INPUT)
+            cJSON_AddItemToArray(in, cJSON_CreateNumber(n->in[k]));
+    unsigned a = op_attrs(n->op);
+    if (a & A_CIN)
+        cJSON_AddNumberToObject(o, "cin", n->cin);
+    if (a & A_COUT)
+        cJSON_AddNumberToObject(o, "cout", n->cout);
+    if (a & A_CHANNELS)
+        cJSON_AddNumberToObject(o, "channels", n->cout);
+    if (a & A_KERNEL)
+        add_pair(o, "kernel", n->kh, n->kw);
+    if (a & A_STRIDE)
+        add_pair(o, "stride", n->sh, n->sw);
+    if (a & A_PADDING)
+        add_pair(o, "padding", n->ph, n->pw);
+    if (a & A_GROUPS)
+        cJSON_AddNumberToObject(o, "groups", n->groups);
+    if (a & A_BIAS)
+        cJSON_AddBoolToObject(o, "bias", n->bias);
+    if (a & A_EPS)
+        cJSON_AddNumberToObject(o, "eps", float_decimal(n->eps));
+    if (a & A_MOMENTUM)
+        cJSON_AddNumberToObject(o, "momentum", float_decimal(n->momentum));
+    if (a & A_OUTPUT)
+        add_pair(o, "output", n->oh, n->ow);
+    if (a & A_P)
+        cJSON_AddNumberToObject(o, "p", float_decimal(n->p));
+    if (a & A_PAD)
+        add_pair(o, "pad", n->pad_lo, n->pad_hi);
+    return o;
+}
+
+char *sp_graph_to_json(const sp_graph *g)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "arch", g->arch);
+    cJSON_AddNumberToObject(root, "classes", g->classes);
+    int shape[3] = {g->node[0].cout, g->node[0].h, g->node[0].w};
+    cJSON_AddItemToObject(root, "input", cJSON_CreateIntArray(shape, 3));
+    cJSON *nodes = cJSON_AddArrayToObject(root, "nodes");
+    for (int i = 0; i < g->n; i++)
+        cJSON_AddItemToArray(nodes, node_json(g, &g->node[i]));
+    cJSON *blocks = cJSON_AddArrayToObject(root, "blocks");
+    for (int b = 0; b < g->nblock; b++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", g->block[b].id);
+        cJSON *an = cJSON_AddArrayToObject(o, "anchors");
+        for (int k = 0; k < g->block[b].n; k++) {
+            int a = g->block[b].anchor[k];
+            const char *name = a >= 0 && a < g->n ? g->node[a].name : "";
+            cJSON_AddItemToArray(an, cJSON_CreateString(name));
+        }
+        cJSON_AddItemToArray(blocks, o);
+    }
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!s)
+        sp_oom(0);
+    /* cJSON allocates with malloc by default, so callers free() it. */
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading                                                             */
+
+static int get_int(const cJSON *v, const char *what, long min, long max, int *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
+        return sp_errorf("%s is not an integer", what);
+    if (v->valuedouble < (double)min || v->valuedouble > (double)max)
+        return sp_errorf("%s %.0f is outside %ld..%ld", what, v->valuedouble, min, max);
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+static int get_pair(const cJSON *v, const char *what, long min, long max, int *a, int *b)
+{
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2)
+        return sp_errorf("%s is not a list of two integers", what);
+    if (get_int(cJSON_GetArrayItem(v, 0), what, min, max, a) < 0 ||
+        get_int(cJSON_GetArrayItem(v, 1), what, min, max, b) < 0)
+        return -1;
+    return 0;
+}
+
+static int get_float(const cJSON *v, const char *what, double min, double max, float *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= min && v->valuedouble <= max))
+        return sp_errorf("%s is not a number in [%g, %g]", what, min, max);
+    *out = (float)v->valuedouble;
+    return 0;
+}
+
+static int valid_name(const char *s)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len >= SP_NAME_MAX)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+            return 0;
+    return 1;
+}
+
+static int read_attrs(const cJSON *o, sp_node *n, const char *who)
+{
+    unsigned want = op_attrs(n->op);
+    char what[160];
+    for (size_t k = 0; k < SP_COUNT(attr_keys); k++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, attr_keys[k].key);
+        if (!(want & attr_keys[k].bit))
+            continue;
+        snprintf(what, sizeof what, "%s: attribute '%s'", who, attr_keys[k].key);
+        if (!v)
+            return sp_errorf("%s: attribute '%s' is missing", who, attr_keys[k].key);
+        int r = 0;
+        switch (attr_keys[k].bit) {
+        case A_CIN: r = get_int(v, what, 1, MAX_CHANNELS, &n->cin); break;
+        case A_COUT:
+        case A_CHANNELS: r = get_int(v, what, 1, MAX_CHANNELS, &n->cout); break;
+        case A_KERNEL: r = get_pair(v, what, 1, MAX_KERNEL, &n->kh, &n->kw); break;
+        case A_STRIDE: r = get_pair(v, what, 1, MAX_KERNEL, &n->sh, &n->sw); break;
+        case A_PADDING: r = get_pair(v, what, 0, MAX_KERNEL, &n->ph, &n->pw); break;
+        case A_GROUPS: r = get_int(v, what, 1, MAX_CHANNELS, &n->groups); break;
+        case A_OUTPUT: r = get_pair(v, what, 1, MAX_SPATIAL, &n->oh, &n->ow); break;
+        case A_PAD: r = get_pair(v, what, 0, MAX_CHANNELS, &n->pad_lo, &n->pad_hi); break;
+        case A_EPS: r = get_float(v, what, 1e-30, 1, &n->eps); break;
+        case A_MOMENTUM: r = get_float(v, what, 1e-30, 1, &n->momentum); break;
+        case A_P: r = get_float(v, what, 0, 0.999999, &n->p); break;
+        case A_BIAS:
+            if (!cJSON_IsBool(v))
+                r = sp_errorf("%s is not true or false", what);
+            n->bias = cJSON_IsTrue(v);
+            break;
+        }
+        if (r < 0)
+            return -1;
+    }
+    for (const cJSON *v = o->child; v; v = v->next) {
+        if (!strcmp(v->string, "op") || !strcmp(v->string, "name") || !strcmp(v->string, "inputs"))
+            continue;
+        size_t k = 0;
+        while (k < SP_COUNT(attr_keys) && strcmp(attr_keys[k].key, v->string))
+            k++;
+        if (k == SP_COUNT(attr_keys) || !(want & attr_keys[k].bit))
+            return sp_errorf("%s: attribute '%s' does not belong to a %s node",
+                             who, v->string, sp_op_name(n->op));
+    }
+    return 0;
+}
+
+static int read_node(const cJSON *o, sp_graph *g, int i)
+{
+    sp_node n;
+    char who[SP_NAME_MAX + 32];
+    memset(&n, 0, sizeof n);
+    n.in[0] = n.in[1] = -1;
+    if (!cJSON_IsObject(o))
+        return sp_errorf("node %d is not an object", i);
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(o, "op");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(o, "inputs");
+    if (!cJSON_IsString(name) || !valid_name(name->valuestring))
+        return sp_errorf("node %d has no valid name (1 to %d letters, digits, '_', '.', '-')",
+                         i, SP_NAME_MAX - 1);
+    snprintf(n.name, sizeof n.name, "%s", name->valuestring);
+    snprintf(who, sizeof who, "node %d '%s'", i, n.name);
+    if (!cJSON_IsString(op))
+        return sp_errorf("%s has no operation", who);
+    if (sp_op_parse(op->valuestring, &n.op) < 0)
+        return sp_errorf("%s has the unknown operation '%s'", who, op->valuestring);
+    if ((i == 0) != (n.op == SP_OP_INPUT))
+        return sp_errorf("%s: the first node and only it must be the input", who);
+    int need = n.op == SP_OP_INPUT ? 0 : n.op == SP_OP_ADD ? 2 : 1;
+    if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) != need)
+        return sp_errorf("%s must have a list of %d input%s", who, need, need == 1 ? "" : "s");
+    for (int k = 0; k < need; k++) {
+        const cJSON *v = cJSON_GetArrayItem(in, k);
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+            v->valuedouble < 0 || v->valuedouble >= i)
+            return sp_errorf("%s: input %d must be the index of an earlier node", who, k);
+        n.in[k] = (int)v->valuedouble;
+    }
+    if (read_attrs(o, &n, who) < 0)
+        return -1;
+    if (i == 0) {
+        snprintf(g->node[0].name, sizeof g->node[0].name, "%s", n.name);
+        return 0;
+    }
+    if (sp_graph_add(g, &n) < 0)
+        return sp_error_prefix("%s", who);
+    return 0;
+}
+
+static int read_blocks(const cJSON *blocks, sp_graph *g)
+{
+    if (!blocks)
+        return 0;
+    if (!cJSON_IsArray(blocks) || cJSON_GetArraySize(blocks) > MAX_BLOCKS)
+        return sp_errorf("'blocks' is not a list of at most %d blocks", MAX_BLOCKS);
+    int b = 0;
+    for (const cJSON *o = blocks->child; o; o = o->next, b++) {
+        int id;
+        char what[64];
+        snprintf(what, sizeof what, "block %d: 'id'", b);
+        const cJSON *an = cJSON_GetObjectItemCaseSensitive(o, "anchors");
+        if (!cJSON_IsObject(o) || get_int(cJSON_GetObjectItemCaseSensitive(o, "id"), what,
+                                          0, 1000000, &id) < 0)
+            return sp_errorf("block %d has no integer 'id'", b);
+        if (sp_graph_block(g, id))
+            return sp_errorf("block %d appears twice", id);
+        if (!cJSON_IsArray(an) || cJSON_GetArraySize(an) > SP_BLOCK_MAX)
+            return sp_errorf("block %d: 'anchors' is not a list of at most %d node names",
+                             id, SP_BLOCK_MAX);
+        sp_block *blk = sp_graph_add_block(g, id);
+        for (const cJSON *v = an->child; v; v = v->next) {
+            int a = cJSON_IsString(v) ? sp_graph_find(g, v->valuestring) : -1;
+            if (a < 1)
+                return sp_errorf("block %d: anchor %s is not a node of the graph", id,
+                                 cJSON_IsString(v) ? v->valuestring : "(not a string)");
+            blk->anchor[blk->n++] = a;
+        }
+    }
+    return 0;
+}
+
+static sp_graph *from_root(const cJSON *root)
+{
+    if (!cJSON_IsObject(root))
+        return sp_errorf("the graph is not a JSON object"), NULL;
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "arch");
+    const cJSON *classes = cJSON_GetObjectItemCaseSensitive(root, "classes");
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input");
+    const cJSON *nodes = cJSON_GetObjectItemCaseSensitive(root, "nodes");
+    int c, h, w, ncls;
+    if (!cJSON_IsString(arch) || strlen(arch->valuestring) >= sizeof ((sp_graph *)0)->arch)
+        return sp_errorf("the graph's 'arch' is not a string of at most 31 characters"), NULL;
+    if (get_int(classes, "the graph's 'classes'", 0, MAX_CHANNELS, &ncls) < 0)
+        return NULL;
+    if (!cJSON_IsArray(input) || cJSON_GetArraySize(input) != 3 ||
+        get_int(cJSON_GetArrayItem(input, 0), "the input's channels", 1, MAX_CHANNELS, &c) < 0 ||
+        get_int(cJSON_GetArrayItem(input, 1), "the input's height", 1, MAX_SPATIAL, &h) < 0 ||
+        get_int(cJSON_GetArrayItem(input, 2), "the input's width", 1, MAX_SPATIAL, &w) < 0)
+        return sp_errorf("the graph's 'input' is not [channels, height, width] "
+                         "with sizes in range"), NULL;
+    int nn = cJSON_IsArray(nodes) ? cJSON_GetArraySize(nodes) : 0;
+    if (nn < 2 || nn > MAX_NODES)
+        return sp_errorf("the graph's 'nodes' is not a list of 2 to %d nodes", MAX_NODES), NULL;
+    sp_graph *g = sp_graph_new(arch->valuestring, c, h, w);
+    g->classes = ncls;
+    int i = 0;
+    for (const cJSON *o = nodes->child; o; o = o->next, i++)
+        if (read_node(o, g, i) < 0)
+            goto fail;
+    if (read_blocks(cJSON_GetObjectItemCaseSensitive(root, "blocks"), g) < 0)
+        goto fail;
+    if (sp_graph_infer(g) < 0)
+        goto fail;
+    return g;
+fail:
+    sp_graph_free(g);
+    return NULL;
+}
+
+sp_graph *sp_graph_from_json(const char *json)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        return sp_errorf("the graph is not valid JSON"), NULL;
+    sp_graph *g = from_root(root);
+    cJSON_Delete(root);
+    return g;
+}
