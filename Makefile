@@ -1,4 +1,5 @@
-# sp: Sensitivity Pruner toolkit.  `make`, `make test`, `make install`, `make print-config`.
+# sp: Sensitivity Pruner toolkit.  `make`, `make test`, `make demo`, `make install`,
+# `make print-config`.
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -44,6 +45,10 @@ $(BUILD)/common/%.o: common/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
+# The twin's normal draws vectorise only without errno (rules_priv.h).
+$(BUILD)/common/backend/cpu/cpu_stage.o $(BUILD)/common/backend/ref/ref_stage.o: \
+    LIB_CFLAGS += -fno-math-errno
+
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -70,6 +75,15 @@ test:
 	@$(MAKE) --no-print-directory all
 	@SP_BIN=$(abspath $(BINDIR)) SP_BUILD=$(abspath $(BUILD)) tests/run
 
+# The demo of the quick start: installs what is missing, builds the
+# programs, runs pipelines/demo.mk (Fashion-MNIST: train, prune, fine-tune,
+# report) and says how long it all took.
+demo:
+	@start=$$(date +%s); scripts/install-deps --demo && \
+	$(MAKE) --no-print-directory -j$$(nproc) $(PROGS) && \
+	$(MAKE) --no-print-directory -f pipelines/demo.mk SP_BIN=$(abspath $(BINDIR)) && \
+	echo "demo: done in $$(( $$(date +%s) - start )) s, install and build included"
+
 install: $(PROGS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
@@ -92,7 +106,7 @@ clean:
 	rm -rf build bin
 
 FORCE:
-.PHONY: all test install print-config clean FORCE
+.PHONY: all test demo install print-config clean FORCE
 .PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -6,7 +6,6 @@
  * standard output, as text or one JSON object; with --logits, also writes
  * the N x classes float32 logits as a NumPy .npy file. */
 #include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,10 +77,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         default: sp_die_bad_option(argv, c);
         }
     }
-    if (argc - optind > 1)
-        sp_die_usage("too many arguments: only one checkpoint is read");
-    if (optind < argc)
-        o->input = argv[optind];
+    o->input = sp_arg_operand_why(argc, argv, optind, "only one checkpoint is read");
     if (!o->data)
         sp_die_usage("no dataset given (--data FILE.spd)");
 }
@@ -115,24 +111,16 @@ int main(int argc, char **argv)
     options o;
     sp_cli_init("sp-eval");
     parse_command_line(argc, argv, &o);
-    if (o.threads)
-        omp_set_num_threads(o.threads);
+    sp_cli_threads(o.threads);
     sp_model *m = sp_ckpt_load_or_die(o.input);
-    sp_dataset *d = sp_data_open(o.data);
-    if (!d)
-        sp_die("%s", sp_error());
+    sp_dataset *d = sp_data_open_or_die(o.data);
     int classes = m->graph->node[m->graph->n - 1].c;
     if (sp_data_classes(d) != classes)
         sp_die("'%s' has %d classes but the network in %s has %d outputs", o.data,
                sp_data_classes(d), sp_in_name(o.input), classes);
     sp_preproc pre;
-    if (sp_preproc_get(m, d, &pre) < 0)
-        sp_die("%s: %s", sp_in_name(o.input), sp_error());
-    if (sp_preproc_override(&pre, o.mean, o.std) < 0)
-        sp_die_usage("%s", sp_error());
-    sp_backend *b = sp_backend_create(o.device);
-    if (!b)
-        sp_die("%s", sp_error());
+    sp_preproc_or_die(&pre, m, d, o.input, o.mean, o.std);
+    sp_backend *b = sp_backend_create_or_die(o.device);
     sp_exec *e = sp_exec_new(b, m, o.batch, 0, 0);
     if (!e)
         sp_die("%s", sp_error());

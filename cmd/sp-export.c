@@ -25,18 +25,15 @@ typedef struct options {
     int fold;
 } options;
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: sp-export --format safetensors|pth|onnx [--no-fold] [-o FILE] [FILE]\n"
-            "Write a checkpoint as a safetensors or PyTorch state_dict, or as an ONNX model.\n"
-            "\n"
-            "  -f, --format FMT     safetensors, pth or onnx\n"
-            "  -n, --no-fold        onnx: keep batch norm as separate nodes\n"
-            "  -o, --output FILE    write to FILE instead of standard output\n"
-            "  -h, --help           show this help and exit\n"
-            "  -V, --version        show the version and exit\n");
-}
+static const char usage_text[] =
+    "Usage: sp-export --format safetensors|pth|onnx [--no-fold] [-o FILE] [FILE]\n"
+    "Write a checkpoint as a safetensors or PyTorch state_dict, or as an ONNX model.\n"
+    "\n"
+    "  -f, --format FMT     safetensors, pth or onnx\n"
+    "  -n, --no-fold        onnx: keep batch norm as separate nodes\n"
+    "  -o, --output FILE    write to FILE instead of standard output\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n";
 
 static format parse_format(const char *s)
 {
@@ -61,15 +58,16 @@ static void parse_command_line(int argc, char **argv, options *o)
     };
     memset(o, 0, sizeof *o);
     o->fold = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":f:no:hV", longopts, NULL)) != -1) {
-        switch (ch) {
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":f:no:hV", longopts, NULL)) != -1) {
+        switch (c) {
         case 'f': o->fmt = parse_format(optarg); break;
         case 'n': o->fold = 0; break;
         case 'o': o->output = optarg; break;
-        case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
-        default: sp_die_bad_option(argv, ch);
+        default: sp_die_bad_option(argv, c);
         }
     }
     o->input = sp_arg_operand(argc, argv, optind);

@@ -6,9 +6,7 @@
  * validation top-1 as a checkpoint (-o FILE or standard output), with the
  * preprocessing and the training result in its metadata.  With -o, the
  * run keeps a resume state in FILE.resume; --resume continues from it. */
-#include <errno.h>
 #include <getopt.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +15,18 @@
 #include "sp/backend.h"
 #include "sp/cli.h"
 #include "sp/data.h"
+#include "sp/log.h"
 #include "sp/model.h"
+#include "sp/progress.h"
 #include "sp/train.h"
 
 typedef struct options {
     const char *input, *output, *data, *val, *log, *device, *mean, *std, *augment;
     sp_train_opts t;
-    int threads, bar;
-    FILE *logf;
+    int threads;
+    sp_log *logf;
+    sp_progress *bar;
+    int bar_epoch;            /* the epoch the bar shows */
 } options;
 
 static const char usage_text[] =
@@ -143,10 +145,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         default: sp_die_bad_option(argv, c);
         }
     }
-    if (argc - optind > 1)
-        sp_die_usage("too many arguments: only one checkpoint is read");
-    if (optind < argc)
-        o->input = argv[optind];
+    o->input = sp_arg_operand_why(argc, argv, optind, "only one checkpoint is read");
     if (!o->data || !o->val)
         sp_die_usage("both a training set (--data) and a validation set (--val) are needed");
     if (o->augment && sp_augment_parse(o->augment, &t->pre.augment) < 0)
@@ -159,46 +158,30 @@ static void parse_command_line(int argc, char **argv, options *o)
 static void on_step(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
-    if (o->logf)
-        fprintf(o->logf, "{\"step\": %lld, \"epoch\": %d, \"loss\": %.6f, \"accuracy\": %.4f, "
-                "\"lr\": %.6g, \"images_per_s\": %.1f}\n", (long long)p->step, p->epoch + 1,
-                p->loss, p->accuracy, p->lr, p->images_per_s);
-    if (o->logf && p->step % 20 == 0)
-        fflush(o->logf);
-    if (o->bar) {
-        int width = 30, done = p->batches ? (int)(width * p->batch / p->batches) : width;
-        fprintf(stderr, "\r%s: epoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.1f%% "
-                "lr %.4g %.0f img/s ",
-                sp_progname(), p->epoch + 1, p->epochs, done, "==============================",
-                width - done, "", (long long)p->batch, (long long)p->batches, p->loss,
-                p->accuracy, p->lr, p->images_per_s);
+    sp_log_train_step(o->logf, p);
+    if (p->epoch != o->bar_epoch) {
+        o->bar_epoch = p->epoch;
+        sp_progress_start(o->bar, "epoch %d/%d", p->epoch + 1, p->epochs);
     }
+    sp_progress_update(o->bar, p->batch, p->batches, "loss %.4f acc %.1f%% lr %.4g", p->loss,
+                       p->accuracy, p->lr);
 }
 
+/* The epoch's result goes with the bar: a pipe or a file gets the log. */
 static void on_epoch(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
-    if (o->logf) {
-        fprintf(o->logf, "{\"epoch\": %d, \"step\": %lld, \"val_loss\": %.6f, \"val_top1\": %.4f, "
-                "\"val_top5\": %.4f, \"best_epoch\": %d, \"best_top1\": %.4f}\n", p->epoch + 1,
-                (long long)p->step, sp_metrics_loss(&p->val), sp_metrics_top1(&p->val),
-                sp_metrics_top5(&p->val), p->best_epoch + 1, p->best_top1);
-        fflush(o->logf);
-    }
-    if (o->bar)
-        fprintf(stderr, "\r\033[K%s: epoch %d/%d: val top-1 %.2f%% top-5 %.2f%% loss %.4f "
-                "(best %.2f%%, epoch %d)\n", sp_progname(), p->epoch + 1, p->epochs,
-                sp_metrics_top1(&p->val), sp_metrics_top5(&p->val), sp_metrics_loss(&p->val),
-                p->best_top1, p->best_epoch + 1);
+    sp_log_train_epoch(o->logf, p);
+    if (sp_progress_active(o->bar))
+        sp_info("epoch %d/%d: val top-1 %.2f%% top-5 %.2f%% loss %.4f (best %.2f%%, epoch %d)",
+                p->epoch + 1, p->epochs, sp_metrics_top1(&p->val), sp_metrics_top5(&p->val),
+                sp_metrics_loss(&p->val), p->best_top1, p->best_epoch + 1);
 }
 
 static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset *d)
 {
     sp_preproc pre;
-    if (sp_preproc_get(m, d, &pre) < 0)
-        sp_die("%s: %s", sp_in_name(o->input), sp_error());
-    if (sp_preproc_override(&pre, o->mean, o->std) < 0)
-        sp_die_usage("%s", sp_error());
+    sp_preproc_or_die(&pre, m, d, o->input, o->mean, o->std);
     if (o->augment)
         pre.augment = o->t.pre.augment;
     else if (!sp_model_meta(m, "augment"))
@@ -211,35 +194,24 @@ int main(int argc, char **argv)
     options o;
     sp_cli_init("sp-finetune");
     parse_command_line(argc, argv, &o);
-    if (o.threads)
-        omp_set_num_threads(o.threads);
+    sp_cli_threads(o.threads);
     sp_model *m = sp_ckpt_load_or_die(o.input);
-    sp_dataset *train = sp_data_open(o.data);
-    if (!train)
-        sp_die("%s", sp_error());
-    sp_dataset *val = sp_data_open(o.val);
-    if (!val)
-        sp_die("%s", sp_error());
+    sp_dataset *train = sp_data_open_or_die(o.data);
+    sp_dataset *val = sp_data_open_or_die(o.val);
     setup_preprocessing(&o, m, train);
-    char *state = NULL;
-    if (o.output && strcmp(o.output, "-") != 0)
-        state = sp_xasprintf("%s.resume", o.output);
+    char *state = sp_cli_resume_state(o.output, &o.t.resume);
     o.t.state = state;
-    if (o.t.resume && access(state, F_OK) != 0)
-        o.t.resume = 0;
-    if (o.log && !(o.logf = fopen(o.log, o.t.resume ? "a" : "w")))
-        sp_die("cannot open '%s': %s", o.log, strerror(errno));
-    o.bar = isatty(STDERR_FILENO);
+    o.logf = sp_log_open(o.log, o.t.resume);
+    o.bar = sp_progress_new("batch");
+    o.bar_epoch = -1;
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
-    sp_backend *b = sp_backend_create(o.device);
-    if (!b)
-        sp_die("%s", sp_error());
+    sp_backend *b = sp_backend_create_or_die(o.device);
     if (sp_train_run(b, m, train, val, &o.t) < 0)
         sp_die("%s", sp_error());
-    if (o.logf && fclose(o.logf) != 0)
-        sp_die("cannot write '%s': %s", o.log, strerror(errno));
+    sp_progress_free(o.bar);
+    sp_log_close(o.logf);
     sp_ckpt_save_or_die(m, o.output);
     if (state)
         unlink(state);

@@ -61,10 +61,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         default: sp_die_bad_option(argv, c);
         }
     }
-    if (argc - optind > 1)
-        sp_die_usage("too many arguments: only one checkpoint is read");
-    if (optind < argc)
-        o->input = argv[optind];
+    o->input = sp_arg_operand_why(argc, argv, optind, "only one checkpoint is read");
     int in_stdin = !o->input || strcmp(o->input, "-") == 0;
     if (o->baseline && strcmp(o->baseline, "-") == 0 && in_stdin)
         sp_die_usage("the checkpoint and the baseline cannot both be standard input");

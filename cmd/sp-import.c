@@ -24,21 +24,18 @@ typedef struct options {
     int in_c, in_h, in_w; /* 0: from the tensors / the network's default */
 } options;
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: sp-import [--arch NAME] [--classes N] [--input HxW] [-o FILE] [FILE]\n"
-            "Convert a PyTorch state_dict (.pth, .pt, .th) or a safetensors file into a\n"
-            "checkpoint of a built-in network.\n"
-            "\n"
-            "  -a, --arch NAME      the network (default: detected from the tensors)\n"
-            "  -c, --classes N      number of classes (default: from the last layer)\n"
-            "  -i, --input HxW      input size (default: the network's; channels come\n"
-            "                       from the first layer)\n"
-            "  -o, --output FILE    write to FILE instead of standard output\n"
-            "  -h, --help           show this help and exit\n"
-            "  -V, --version        show the version and exit\n");
-}
+static const char usage_text[] =
+    "Usage: sp-import [--arch NAME] [--classes N] [--input HxW] [-o FILE] [FILE]\n"
+    "Convert a PyTorch state_dict (.pth, .pt, .th) or a safetensors file into a\n"
+    "checkpoint of a built-in network.\n"
+    "\n"
+    "  -a, --arch NAME      the network (default: detected from the tensors)\n"
+    "  -c, --classes N      number of classes (default: from the last layer)\n"
+    "  -i, --input HxW      input size (default: the network's; channels come\n"
+    "                       from the first layer)\n"
+    "  -o, --output FILE    write to FILE instead of standard output\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n";
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -52,16 +49,17 @@ static void parse_command_line(int argc, char **argv, options *o)
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":a:c:i:o:hV", longopts, NULL)) != -1) {
-        switch (ch) {
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":a:c:i:o:hV", longopts, NULL)) != -1) {
+        switch (c) {
         case 'a': o->arch = optarg; break;
         case 'c': o->classes = (int)sp_arg_long("--classes", optarg, 1, 1000000); break;
         case 'i': sp_arg_dims("--input", optarg, &o->in_c, &o->in_h, &o->in_w); break;
         case 'o': o->output = optarg; break;
-        case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
-        default: sp_die_bad_option(argv, ch);
+        default: sp_die_bad_option(argv, c);
         }
     }
     o->input = sp_arg_operand(argc, argv, optind);

@@ -23,22 +23,19 @@ typedef struct options {
     int list;
 } options;
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: sp-init --arch NAME [--classes N] [--input CxHxW] [--seed S] [-o FILE]\n"
-            "       sp-init --list\n"
-            "Write a freshly initialised built-in network as a checkpoint.\n"
-            "\n"
-            "  -a, --arch NAME      the network (see --list)\n"
-            "  -c, --classes N      number of classes (default: the network's)\n"
-            "  -i, --input CxHxW    input channels and size, or HxW (default: the network's)\n"
-            "  -s, --seed S         random seed of the initial weights (default 0)\n"
-            "  -o, --output FILE    write to FILE instead of standard output\n"
-            "  -l, --list           list the networks and exit\n"
-            "  -h, --help           show this help and exit\n"
-            "  -V, --version        show the version and exit\n");
-}
+static const char usage_text[] =
+    "Usage: sp-init --arch NAME [--classes N] [--input CxHxW] [--seed S] [-o FILE]\n"
+    "       sp-init --list\n"
+    "Write a freshly initialised built-in network as a checkpoint.\n"
+    "\n"
+    "  -a, --arch NAME      the network (see --list)\n"
+    "  -c, --classes N      number of classes (default: the network's)\n"
+    "  -i, --input CxHxW    input channels and size, or HxW (default: the network's)\n"
+    "  -s, --seed S         random seed of the initial weights (default 0)\n"
+    "  -o, --output FILE    write to FILE instead of standard output\n"
+    "  -l, --list           list the networks and exit\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n";
 
 /* "vgg16-cifar, vgg16-cifar-fc, ..." for the unknown-network message. */
 static char *arch_names(void)
@@ -71,22 +68,22 @@ static void parse_command_line(int argc, char **argv, options *o)
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":a:c:i:s:o:lhV", longopts, NULL)) != -1) {
-        switch (ch) {
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":a:c:i:s:o:lhV", longopts, NULL)) != -1) {
+        switch (c) {
         case 'a': o->arch = optarg; break;
         case 'c': o->classes = (int)sp_arg_long("--classes", optarg, 1, 1000000); break;
         case 'i': sp_arg_dims("--input", optarg, &o->in_c, &o->in_h, &o->in_w); break;
         case 's': o->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, LONG_MAX); break;
         case 'o': o->output = optarg; break;
         case 'l': o->list = 1; break;
-        case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
-        default: sp_die_bad_option(argv, ch);
+        default: sp_die_bad_option(argv, c);
         }
     }
-    if (optind < argc)
-        sp_die_usage("unexpected argument '%s'", argv[optind]);
+    sp_arg_none(argc, argv, optind);
     if (o->list)
         return;
     if (!o->arch)

@@ -21,7 +21,7 @@ typedef struct options {
     long record;         /* -1: none */
 } options;
 
-static const char usage[] =
+static const char usage_text[] =
     "Usage: sp-inspect [--blocks] [--json] [FILE]\n"
     "       sp-inspect [--json | --record N] DATASET\n"
     "Show the network, metadata and tensors of a checkpoint (FILE, or standard\n"
@@ -43,20 +43,18 @@ static void parse_command_line(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->record = -1;
     int c;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, ":bjr:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'b': o->blocks = 1; break;
         case 'j': o->json = 1; break;
         case 'r': o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
-        case 'h': sp_print_help(usage);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
         }
     }
-    if (argc - optind > 1)
-        sp_die_usage("too many arguments: one input at most");
-    if (optind < argc)
-        o->input = argv[optind];
+    o->input = sp_arg_operand_why(argc, argv, optind, "one input at most");
     if (o->record >= 0 && (o->blocks || o->json))
         sp_die_usage("--record cannot be combined with --blocks or --json");
 }
@@ -133,40 +131,6 @@ static void print_blocks(const sp_model *m)
 
 /* ---- network, metadata, tensors ---- */
 
-static void node_attrs(const sp_node *n, char *buf, size_t len)
-{
-    buf[0] = 0;
-    switch (n->op) {
-    case SP_OP_CONV:
-        snprintf(buf, len, "%d->%d k%dx%d s%dx%d p%dx%d%s%s", n->cin, n->cout, n->kh, n->kw,
-                 n->sh, n->sw, n->ph, n->pw,
-                 n->groups == 1 ? "" : n->groups == n->cin ? " depthwise" : " grouped",
-                 n->bias ? " bias" : "");
-        break;
-    case SP_OP_LINEAR:
-        snprintf(buf, len, "%d->%d%s", n->cin, n->cout, n->bias ? " bias" : "");
-        break;
-    case SP_OP_BN:
-        snprintf(buf, len, "eps %g momentum %g", (double)n->eps, (double)n->momentum);
-        break;
-    case SP_OP_MAXPOOL:
-    case SP_OP_AVGPOOL:
-        snprintf(buf, len, "k%dx%d s%dx%d p%dx%d", n->kh, n->kw, n->sh, n->sw, n->ph, n->pw);
-        break;
-    case SP_OP_ADAPTIVE_AVGPOOL:
-        snprintf(buf, len, "to %dx%d", n->oh, n->ow);
-        break;
-    case SP_OP_DROPOUT:
-        snprintf(buf, len, "p %g", (double)n->p);
-        break;
-    case SP_OP_PAD_SHORTCUT:
-        snprintf(buf, len, "s%dx%d pad %d+%d", n->sh, n->sw, n->pad_lo, n->pad_hi);
-        break;
-    default:
-        break;
-    }
-}
-
 static uint32_t data_crc(const sp_model *m)
 {
     uint32_t crc = 0;
@@ -199,7 +163,7 @@ static void print_model(const sp_model *m)
         char in[24] = "-";
         if (n->in[0] >= 0 && n->op != SP_OP_INPUT)
             snprintf(in, sizeof in, n->in[1] >= 0 ? "%d,%d" : "%d", n->in[0], n->in[1]);
-        node_attrs(n, buf, sizeof buf);
+        sp_node_describe(n, buf, sizeof buf);
         snprintf(shape, sizeof shape, "%dx%dx%d", n->c, n->h, n->w);
         char line[512];
         int len = snprintf(line, sizeof line, "%4d  %-28s %-16s %-9s %-12s %s", i, n->name,

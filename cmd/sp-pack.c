@@ -12,13 +12,14 @@
 #include "sp/cli.h"
 #include "sp/data.h"
 #include "sp/pack.h"
+#include "sp/progress.h"
 
-struct options {
+typedef struct options {
     char *out;
     sp_pack_opts pack;
     char **inputs;
     int ninputs;
-};
+} options;
 
 static const char usage_text[] =
     "Usage: sp-pack [OPTIONS] INPUT... [-o FILE]\n"
@@ -47,11 +48,6 @@ static const char usage_text[] =
     "      --strict             an image that cannot be decoded is an error\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n";
-
-static void usage(FILE *f)
-{
-    fputs(usage_text, f);
-}
 
 static char **read_classes(const char *path, int *n)
 {
@@ -87,7 +83,7 @@ static int pick(const char *opt, const char *arg, const char *a, const char *b)
     sp_die_usage("%s must be '%s' or '%s', not '%s'", opt, a, b, arg);
 }
 
-static void parse_command_line(int argc, char **argv, struct options *o)
+static void parse_command_line(int argc, char **argv, options *o)
 {
     enum { OPT_SPLIT = 256, OPT_LABELS, OPT_LABELS_FILE, OPT_RESIZE, OPT_CLASSES, OPT_STRICT };
     static const struct option longopts[] = {
@@ -101,11 +97,13 @@ static void parse_command_line(int argc, char **argv, struct options *o)
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    memset(o, 0, sizeof *o);
     sp_pack_opts *p = &o->pack;
     const char *classes_file = NULL;
     p->threads = 1;
     p->quality = 90;
     int c;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:f:s:e:q:n:j:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
@@ -131,7 +129,7 @@ static void parse_command_line(int argc, char **argv, struct options *o)
         case OPT_CLASSES: classes_file = optarg; break;
         case 'j': p->threads = (int)sp_arg_long("--threads", optarg, 1, 64); break;
         case OPT_STRICT: p->strict = 1; break;
-        case 'h': usage(stdout); sp_stdout_close(); exit(SP_EXIT_OK);
+        case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
         }
@@ -144,37 +142,27 @@ static void parse_command_line(int argc, char **argv, struct options *o)
         p->classes = read_classes(classes_file, &p->nclasses);
 }
 
-static int progress_shown;
+/* The callbacks of sp_pack_opts take no context. */
+static sp_progress *bar;
 
 static void warn(const char *msg)
 {
-    if (progress_shown)
-        fputs("\r\033[K", stderr);
     sp_warning("%s", msg);
 }
 
 static void progress(int64_t done, int64_t total)
 {
-    char bar[41];
-    int fill = total > 0 ? (int)(40 * (done < total ? done : total) / total) : 0;
-    memset(bar, '=', (size_t)fill);
-    memset(bar + fill, ' ', (size_t)(40 - fill));
-    bar[40] = 0;
-    if (total > 0)
-        fprintf(stderr, "\r%s: [%s] %lld/%lld", sp_progname(), bar, (long long)done, (long long)total);
-    else
-        fprintf(stderr, "\r%s: %lld images", sp_progname(), (long long)done);
-    progress_shown = 1;
+    sp_progress_update(bar, done, total, NULL);
 }
 
 int main(int argc, char **argv)
 {
-    struct options o = {0};
+    options o;
     sp_cli_init("sp-pack");
     parse_command_line(argc, argv, &o);
+    bar = sp_progress_new("img");
     o.pack.warn = warn;
-    if (isatty(STDERR_FILENO))
-        o.pack.progress = progress;
+    o.pack.progress = progress;
     char *dir = NULL;
     if (o.out && strcmp(o.out, "-") != 0) {
         char *copy = sp_xstrdup(o.out);
@@ -186,8 +174,7 @@ int main(int argc, char **argv)
     const char *name = o.out && strcmp(o.out, "-") ? o.out : "standard output";
     int64_t records = 0, skipped = 0;
     int r = sp_pack_run(o.inputs, o.ninputs, &o.pack, sp_out_file(out), name, &records, &skipped);
-    if (progress_shown)
-        fputc('\n', stderr);
+    sp_progress_free(bar);
     if (r < 0)
         sp_die("%s", sp_error());
     sp_out_commit(out);

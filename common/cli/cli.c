@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include "sp/cli.h"
+#include "cli_priv.h"
 
 static const char *progname = "sp";
+static int status_shown;      /* a progress line is on stderr */
 
 struct sp_out {
     FILE *f;
@@ -52,9 +54,19 @@ void sp_cli_init(const char *name)
 
 const char *sp_progname(void) { return progname; }
 
+void sp_cli_status_drawn(void) { status_shown = 1; }
+
+void sp_cli_status_erase(void)
+{
+    if (status_shown)
+        fputs("\r\033[K", stderr);
+    status_shown = 0;
+}
+
 static void vmessage(const char *kind, const char *fmt, va_list ap)
 {
     char buf[2048];
+    sp_cli_status_erase();
     vsnprintf(buf, sizeof buf, fmt, ap);
     fprintf(stderr, "%s: %s%s\n", progname, kind, buf);
 }
@@ -179,9 +191,22 @@ void sp_arg_dims(const char *opt, const char *s, int *c, int *h, int *w)
 
 const char *sp_arg_operand(int argc, char **argv, int first)
 {
+    return sp_arg_operand_why(argc, argv, first, NULL);
+}
+
+const char *sp_arg_operand_why(int argc, char **argv, int first, const char *why)
+{
+    if (first + 1 < argc && why)
+        sp_die_usage("too many arguments: %s", why);
     if (first + 1 < argc)
         sp_die_usage("unexpected argument '%s'", argv[first + 1]);
     return first < argc ? argv[first] : NULL;
+}
+
+void sp_arg_none(int argc, char **argv, int first)
+{
+    if (first < argc)
+        sp_die_usage("unexpected argument '%s'", argv[first]);
 }
 
 static int is_stdio(const char *path) { return !path || strcmp(path, "-") == 0; }

@@ -1,4 +1,5 @@
 /* tensor.c: dtypes, shapes, host tensors. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,15 @@ int sp_shape_equal(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b)
         if (a[i] != b[i])
             return 0;
     return 1;
+}
+
+int sp_window_out(int size, int kernel, int stride, int pad)
+{
+    if (stride <= 0)
+        return 0;
+    /* 64 bits, and floored also below zero, so that a window larger than
+     * the padded input never rounds up to one position */
+    int64_t span = (int64_t)size + 2 * (int64_t)pad - kernel;
+    int64_t out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
+    return out > INT_MAX ? INT_MAX : out < INT_MIN ? INT_MIN : (int)out;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "sp/arch.h"
 #include "sp/torch.h"
+#include "model/ops_priv.h"
 
 static int find(const sp_tensor *t, int n, const char *name)
 {
@@ -123,23 +124,20 @@ static void rename_original_vgg(sp_tensor *t, int n, const sp_graph *g)
     }
 }
 
-/* Channels of node x's output before sp_graph_infer has run: enough to
- * size the option-A shortcuts. */
+/* Channels of each node's output before sp_graph_infer has run: enough to
+ * size the option-A shortcuts, which own no tensor to read a width from:
+ * each pads its input to the width of the other operand of its sum. */
 static void fit_shortcuts(sp_graph *g)
 {
     int *ch = sp_xcalloc((size_t)g->n, sizeof(int));
     ch[0] = g->node[0].c;
     for (int i = 1; i < g->n; i++) {
         sp_node *nd = &g->node[i];
+        const sp_op_desc *d = sp_op_desc_of(nd->op);
         int cin = nd->in[0] >= 0 ? ch[nd->in[0]] : 0;
-        switch (nd->op) {
-        case SP_OP_CONV: case SP_OP_LINEAR: case SP_OP_BN: case SP_OP_MASK:
-            ch[i] = nd->cout;
-            break;
-        case SP_OP_PAD_SHORTCUT:
+        if (nd->op == SP_OP_PAD_SHORTCUT) {
             ch[i] = cin + nd->pad_lo + nd->pad_hi;
-            break;
-        case SP_OP_ADD:
+        } else if (nd->op == SP_OP_ADD) {
             for (int k = 0; k < 2; k++) {
                 sp_node *p = &g->node[nd->in[k]];
                 int other = ch[nd->in[1 - k]], pin = ch[p->in[0]];
@@ -150,36 +148,49 @@ static void fit_shortcuts(sp_graph *g)
                 }
             }
             ch[i] = ch[nd->in[0]];
-            break;
-        default:
+        } else if (d && (d->attrs & (SP_ATTR_COUT | SP_ATTR_CHANNELS))) {
+            ch[i] = nd->cout;   /* a width of its own */
+        } else {
             ch[i] = cin;
         }
     }
     free(ch);
 }
 
-/* Set each conv, bn and linear width from its weight's shape. */
+/* Node nd's weight as the operation declares it, or NULL if it has none. */
+static const sp_param_info *weight_of(const sp_node *nd, sp_param_info *p)
+{
+    const sp_op_desc *d = sp_op_desc_of(nd->op);
+    int np = d && d->params ? d->params(nd, p) : 0;
+    for (int k = 0; k < np; k++)
+        if (p[k].kind == SP_P_WEIGHT)
+            return &p[k];
+    return NULL;
+}
+
+/* Set each layer's width from its weight's shape, PyTorch's layout for
+ * every layer: dimension 0 is the output width, dimension 1 the input
+ * width per group.  A depthwise conv stays depthwise. */
 static void fit_widths(sp_graph *g, const sp_tensor *t, int n)
 {
     for (int i = 1; i < g->n; i++) {
         sp_node *nd = &g->node[i];
+        sp_param_info p[SP_OP_PARAMS_MAX];
         char name[SP_NAME_MAX + 16];
         snprintf(name, sizeof name, "%s.weight", nd->name);
         const sp_tensor *w = get(t, n, name);
-        if (!w)
+        const sp_param_info *wp = weight_of(nd, p);
+        if (!w || !wp || wp->ndim != w->ndim)
             continue;
-        if (nd->op == SP_OP_CONV && w->ndim == 4) {
-            int depthwise = nd->groups > 1 && nd->groups == nd->cin && nd->cin == nd->cout;
+        unsigned attrs = sp_op_desc_of(nd->op)->attrs;
+        int groups = attrs & SP_ATTR_GROUPS ? nd->groups : 1;
+        int depthwise = groups > 1 && groups == nd->cin && nd->cin == nd->cout;
+        if (attrs & (SP_ATTR_COUT | SP_ATTR_CHANNELS))
             nd->cout = (int)w->shape[0];
-            if (depthwise)
-                nd->groups = nd->cout;
-            nd->cin = (int)w->shape[1] * nd->groups;
-        } else if (nd->op == SP_OP_LINEAR && w->ndim == 2) {
-            nd->cout = (int)w->shape[0];
-            nd->cin = (int)w->shape[1];
-        } else if (nd->op == SP_OP_BN && w->ndim == 1) {
-            nd->cout = (int)w->shape[0];
-        }
+        if (depthwise)
+            nd->groups = groups = nd->cout;
+        if (attrs & SP_ATTR_CIN)
+            nd->cin = (int)w->shape[1] * groups;
     }
     fit_shortcuts(g);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/graph.h"
+#include "ops_priv.h"
 
 /* Bounds that no real network reaches; they keep products far from overflow. */
 #define MAX_CHANNELS (1 << 20)
@@ -25,36 +26,22 @@
 #define MAX_NODES (1 << 16)
 #define MAX_BLOCKS 4096
 
-enum {
-    A_CIN = 1 << 0, A_COUT = 1 << 1, A_KERNEL = 1 << 2, A_STRIDE = 1 << 3,
-    A_PADDING = 1 << 4, A_GROUPS = 1 << 5, A_BIAS = 1 << 6, A_CHANNELS = 1 << 7,
-    A_EPS = 1 << 8, A_MOMENTUM = 1 << 9, A_OUTPUT = 1 << 10, A_P = 1 << 11,
-    A_PAD = 1 << 12,
+/* Which attributes a node carries is its operation's (ops.c); here is how
+ * each is spelled and read. */
+static const struct { const char *key; unsigned bit; } attr_keys[] = {
+    {"cin", SP_ATTR_CIN}, {"cout", SP_ATTR_COUT}, {"kernel", SP_ATTR_KERNEL},
+    {"stride", SP_ATTR_STRIDE}, {"padding", SP_ATTR_PADDING}, {"groups", SP_ATTR_GROUPS},
+    {"bias", SP_ATTR_BIAS}, {"channels", SP_ATTR_CHANNELS}, {"eps", SP_ATTR_EPS},
+    {"momentum", SP_ATTR_MOMENTUM}, {"output", SP_ATTR_OUTPUT}, {"p", SP_ATTR_P},
+    {"pad", SP_ATTR_PAD},
 };
 
+/* The attribute bits of op; 0 for a value that is not an operation. */
 static unsigned op_attrs(sp_op op)
 {
-    switch (op) {
-    case SP_OP_CONV:
-        return A_CIN | A_COUT | A_KERNEL | A_STRIDE | A_PADDING | A_GROUPS | A_BIAS;
-    case SP_OP_BN: return A_CHANNELS | A_EPS | A_MOMENTUM;
-    case SP_OP_MASK: return A_CHANNELS;
-    case SP_OP_MAXPOOL:
-    case SP_OP_AVGPOOL: return A_KERNEL | A_STRIDE | A_PADDING;
-    case SP_OP_ADAPTIVE_AVGPOOL: return A_OUTPUT;
-    case SP_OP_LINEAR: return A_CIN | A_COUT | A_BIAS;
-    case SP_OP_DROPOUT: return A_P;
-    case SP_OP_PAD_SHORTCUT: return A_STRIDE | A_PAD;
-    default: return 0;
-    }
+    const sp_op_desc *d = sp_op_desc_of(op);
+    return d ? d->attrs : 0;
 }
-
-static const struct { const char *key; unsigned bit; } attr_keys[] = {
-    {"cin", A_CIN}, {"cout", A_COUT}, {"kernel", A_KERNEL}, {"stride", A_STRIDE},
-    {"padding", A_PADDING}, {"groups", A_GROUPS}, {"bias", A_BIAS},
-    {"channels", A_CHANNELS}, {"eps", A_EPS}, {"momentum", A_MOMENTUM},
-    {"output", A_OUTPUT}, {"p", A_P}, {"pad", A_PAD},
-};
 
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
@@ -88,31 +75,31 @@ static cJSON *node_json(const sp_graph *g, const sp_node *n)
         if (n->in[k] >= 0 && n->in[k] < g->n && n->op != SP_OP_INPUT)
             cJSON_AddItemToArray(in, cJSON_CreateNumber(n->in[k]));
     unsigned a = op_attrs(n->op);
-    if (a & A_CIN)
+    if (a & SP_ATTR_CIN)
         cJSON_AddNumberToObject(o, "cin", n->cin);
-    if (a & A_COUT)
+    if (a & SP_ATTR_COUT)
         cJSON_AddNumberToObject(o, "cout", n->cout);
-    if (a & A_CHANNELS)
+    if (a & SP_ATTR_CHANNELS)
         cJSON_AddNumberToObject(o, "channels", n->cout);
-    if (a & A_KERNEL)
+    if (a & SP_ATTR_KERNEL)
         add_pair(o, "kernel", n->kh, n->kw);
-    if (a & A_STRIDE)
+    if (a & SP_ATTR_STRIDE)
         add_pair(o, "stride", n->sh, n->sw);
-    if (a & A_PADDING)
+    if (a & SP_ATTR_PADDING)
         add_pair(o, "padding", n->ph, n->pw);
-    if (a & A_GROUPS)
+    if (a & SP_ATTR_GROUPS)
         cJSON_AddNumberToObject(o, "groups", n->groups);
-    if (a & A_BIAS)
+    if (a & SP_ATTR_BIAS)
         cJSON_AddBoolToObject(o, "bias", n->bias);
-    if (a & A_EPS)
+    if (a & SP_ATTR_EPS)
         cJSON_AddNumberToObject(o, "eps", float_decimal(n->eps));
-    if (a & A_MOMENTUM)
+    if (a & SP_ATTR_MOMENTUM)
         cJSON_AddNumberToObject(o, "momentum", float_decimal(n->momentum));
-    if (a & A_OUTPUT)
+    if (a & SP_ATTR_OUTPUT)
         add_pair(o, "output", n->oh, n->ow);
-    if (a & A_P)
+    if (a & SP_ATTR_P)
         cJSON_AddNumberToObject(o, "p", float_decimal(n->p));
-    if (a & A_PAD)
+    if (a & SP_ATTR_PAD)
         add_pair(o, "pad", n->pad_lo, n->pad_hi);
     return o;
 }
@@ -203,19 +190,19 @@ static int read_attrs(const cJSON *o, sp_node *n, const char *who)
             return sp_errorf("%s: attribute '%s' is missing", who, attr_keys[k].key);
         int r = 0;
         switch (attr_keys[k].bit) {
-        case A_CIN: r = get_int(v, what, 1, MAX_CHANNELS, &n->cin); break;
-        case A_COUT:
-        case A_CHANNELS: r = get_int(v, what, 1, MAX_CHANNELS, &n->cout); break;
-        case A_KERNEL: r = get_pair(v, what, 1, MAX_KERNEL, &n->kh, &n->kw); break;
-        case A_STRIDE: r = get_pair(v, what, 1, MAX_KERNEL, &n->sh, &n->sw); break;
-        case A_PADDING: r = get_pair(v, what, 0, MAX_KERNEL, &n->ph, &n->pw); break;
-        case A_GROUPS: r = get_int(v, what, 1, MAX_CHANNELS, &n->groups); break;
-        case A_OUTPUT: r = get_pair(v, what, 1, MAX_SPATIAL, &n->oh, &n->ow); break;
-        case A_PAD: r = get_pair(v, what, 0, MAX_CHANNELS, &n->pad_lo, &n->pad_hi); break;
-        case A_EPS: r = get_float(v, what, 1e-30, 1, &n->eps); break;
-        case A_MOMENTUM: r = get_float(v, what, 1e-30, 1, &n->momentum); break;
-        case A_P: r = get_float(v, what, 0, 0.999999, &n->p); break;
-        case A_BIAS:
+        case SP_ATTR_CIN: r = get_int(v, what, 1, MAX_CHANNELS, &n->cin); break;
+        case SP_ATTR_COUT:
+        case SP_ATTR_CHANNELS: r = get_int(v, what, 1, MAX_CHANNELS, &n->cout); break;
+        case SP_ATTR_KERNEL: r = get_pair(v, what, 1, MAX_KERNEL, &n->kh, &n->kw); break;
+        case SP_ATTR_STRIDE: r = get_pair(v, what, 1, MAX_KERNEL, &n->sh, &n->sw); break;
+        case SP_ATTR_PADDING: r = get_pair(v, what, 0, MAX_KERNEL, &n->ph, &n->pw); break;
+        case SP_ATTR_GROUPS: r = get_int(v, what, 1, MAX_CHANNELS, &n->groups); break;
+        case SP_ATTR_OUTPUT: r = get_pair(v, what, 1, MAX_SPATIAL, &n->oh, &n->ow); break;
+        case SP_ATTR_PAD: r = get_pair(v, what, 0, MAX_CHANNELS, &n->pad_lo, &n->pad_hi); break;
+        case SP_ATTR_EPS: r = get_float(v, what, 1e-30, 1, &n->eps); break;
+        case SP_ATTR_MOMENTUM: r = get_float(v, what, 1e-30, 1, &n->momentum); break;
+        case SP_ATTR_P: r = get_float(v, what, 0, 0.999999, &n->p); break;
+        case SP_ATTR_BIAS:
             if (!cJSON_IsBool(v))
                 r = sp_errorf("%s is not true or false", what);
             n->bias = cJSON_IsTrue(v);
@@ -259,7 +246,7 @@ static int read_node(const cJSON *o, sp_graph *g, int i)
         return sp_errorf("%s has the unknown operation '%s'", who, op->valuestring);
     if ((i == 0) != (n.op == SP_OP_INPUT))
         return sp_errorf("%s: the first node and only it must be the input", who);
-    int need = n.op == SP_OP_INPUT ? 0 : n.op == SP_OP_ADD ? 2 : 1;
+    int need = sp_op_desc_of(n.op)->inputs;
     if (!cJSON_IsArray(in) || cJSON_GetArraySize(in) != need)
         return sp_errorf("%s must have a list of %d input%s", who, need, need == 1 ? "" : "s");
     for (int k = 0; k < need; k++) {

@@ -208,3 +208,11 @@ int sp_model_check(const sp_model *m)
     free(p);
     return rc;
 }
+
+uint32_t sp_model_crc32(const sp_model *m)
+{
+    uint32_t crc = 0;
+    for (int i = 0; i < m->n; i++)
+        crc = sp_crc32(crc, m->t[i].data, sp_tensor_bytes(&m->t[i]));
+    return crc;
+}

@@ -6,34 +6,13 @@
  * consumer, until each path ends at a layer that reads the channels as
  * input channels.  The forward walk starts at the producer, not at the
  * anchor, so that a second reader of, say, the batch norm's output is not
- * missed. */
+ * missed.  How each node treats channels is its operation's SP_CHAN_* bits
+ * (ops_priv.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "sp/base.h"
 #include "sp/prune.h"
-
-static int is_depthwise(const sp_node *n)
-{
-    return n->op == SP_OP_CONV && n->groups == n->cin && n->cin == n->cout;
-}
-
-/* Nodes whose output channel c depends on input channel c alone. */
-static int is_passthrough(const sp_node *n)
-{
-    switch (n->op) {
-    case SP_OP_RELU: case SP_OP_RELU6: case SP_OP_MASK: case SP_OP_DROPOUT:
-    case SP_OP_MAXPOOL: case SP_OP_AVGPOOL: case SP_OP_ADAPTIVE_AVGPOOL: case SP_OP_BN:
-        return 1;
-    default:
-        return is_depthwise(n);
-    }
-}
-
-/* Nodes that own a per-channel tensor of the group. */
-static int owns_channels(const sp_node *n)
-{
-    return n->op == SP_OP_BN || n->op == SP_OP_MASK || is_depthwise(n);
-}
+#include "ops_priv.h"
 
 static int add_slice(sp_group *grp, const sp_graph *g, int node, sp_slice_kind kind, int spatial)
 {
@@ -55,10 +34,10 @@ static int cmp_slice(const void *a, const void *b)
 static int find_producer(const sp_graph *g, int anchor)
 {
     int i = anchor;
-    while (i > 0 && is_passthrough(&g->node[i]))
+    while (i > 0 && (sp_op_chan(&g->node[i]) & SP_CHAN_PASS))
         i = g->node[i].in[0];
     const sp_node *p = &g->node[i];
-    if (i > 0 && (p->op == SP_OP_CONV || p->op == SP_OP_LINEAR))
+    if (i > 0 && (sp_op_chan(p) & SP_CHAN_LAYER))
         return i;
     return sp_errorf("node '%s' (%s): its channels do not come from a conv or linear "
                      "layer through channel-preserving nodes (they meet '%s', %s)",
@@ -83,26 +62,25 @@ static int walk_forward(const sp_graph *g, int producer, sp_group *grp)
         if (k == 2)
             continue;
         int s = spatial[n->in[k]];
-        if (n->op == SP_OP_ADD || n->op == SP_OP_PAD_SHORTCUT) {
-            grp->prunable = 0;
-        } else if (n->op == SP_OP_FLATTEN) {
+        unsigned chan = sp_op_chan(n);
+        if (chan & SP_CHAN_FLATTEN) {
             const sp_node *x = &g->node[n->in[0]];
             spatial[j] = s * x->h * x->w;
-        } else if (n->op == SP_OP_LINEAR) {
+        } else if (chan & SP_CHAN_FLAT_OK) {
             r = add_slice(grp, g, j, s > 1 ? SP_SLICE_IN_FLAT : SP_SLICE_IN, s);
-        } else if (n->op == SP_OP_CONV && !is_depthwise(n)) {
-            if (n->groups != 1 || s != 1)
+        } else if (chan & SP_CHAN_LAYER) {
+            if ((chan & SP_CHAN_TIED) || s != 1)
                 grp->prunable = 0;   /* a grouped conv ties channels to its groups */
             r = add_slice(grp, g, j, SP_SLICE_IN, 1);
-        } else if (is_passthrough(n)) {
-            if (owns_channels(n)) {
+        } else if (chan & SP_CHAN_PASS) {
+            if (chan & SP_CHAN_OWNS) {
                 if (s != 1)
                     grp->prunable = 0;
                 r = add_slice(grp, g, j, SP_SLICE_OUT, 1);
             }
             spatial[j] = s;
         } else {
-            grp->prunable = 0;
+            grp->prunable = 0;   /* a sum or a shortcut couples the channels */
         }
         if (spatial[j] && j == g->n - 1)
             grp->prunable = 0;   /* the network's output keeps its width */
@@ -162,11 +140,18 @@ static const sp_slice *slice_of(const sp_group *grp, int node)
     return NULL;
 }
 
+/* A node that passes channels through has as many input channels as
+ * output channels, and, if it has groups (a depthwise conv), one each. */
 static void resize_node(sp_node *n, const sp_slice *s, int kept)
 {
     if (s->kind == SP_SLICE_OUT) {
-        if (is_depthwise(n))
-            n->cin = n->groups = kept;
+        unsigned attrs = sp_op_desc_of(n->op)->attrs;
+        if (sp_op_chan(n) & SP_CHAN_PASS) {
+            if (attrs & SP_ATTR_CIN)
+                n->cin = kept;
+            if (attrs & SP_ATTR_GROUPS)
+                n->groups = kept;
+        }
         n->cout = kept;
     } else {
         n->cin = kept * s->spatial;

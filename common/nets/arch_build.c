@@ -1,7 +1,7 @@
 /* arch_build.c: node helpers for the built-in network builders.
  *
- * Shapes are computed here as nodes are appended (the same floor-mode rules
- * as sp_graph_infer) because a builder needs them on the way: a global pool
+ * Shapes are computed here as nodes are appended (with sp_window_out, as
+ * sp_graph_infer) because a builder needs them on the way: a global pool
  * takes its window from the map it pools, and an input too small for the
  * network must be reported in terms of the user's --input, naming the
  * first layer that would have no output. */
@@ -31,12 +31,6 @@ static int add_node(sp_arch_builder *b, sp_node *n, const char *fmt, va_list ap,
     b->g->node[i].h = h;
     b->g->node[i].w = w;
     return i;
-}
-
-static int window_out(int in, int k, int s, int p)
-{
-    int span = in + 2 * p - k;
-    return span < 0 ? 0 : span / s + 1;
 }
 
 static void node_init(sp_node *n, sp_op op, int x)
@@ -72,8 +66,8 @@ int sp_ab_conv(sp_arch_builder *b, int x, int cout, int k, int stride, int pad,
     n.bias = bias;
     va_list ap;
     va_start(ap, fmt);
-    int r = add_node(b, &n, fmt, ap, cout, window_out(src(b, x)->h, k, stride, pad),
-                     window_out(src(b, x)->w, k, stride, pad));
+    int r = add_node(b, &n, fmt, ap, cout, sp_window_out(src(b, x)->h, k, stride, pad),
+                     sp_window_out(src(b, x)->w, k, stride, pad));
     va_end(ap);
     return r;
 }
@@ -139,8 +133,8 @@ int sp_ab_maxpool(sp_arch_builder *b, int x, int k, int stride, int pad, const c
     n.ph = n.pw = pad;
     va_list ap;
     va_start(ap, fmt);
-    int r = add_node(b, &n, fmt, ap, src(b, x)->c, window_out(src(b, x)->h, k, stride, pad),
-                     window_out(src(b, x)->w, k, stride, pad));
+    int r = add_node(b, &n, fmt, ap, src(b, x)->c, sp_window_out(src(b, x)->h, k, stride, pad),
+                     sp_window_out(src(b, x)->w, k, stride, pad));
     va_end(ap);
     return r;
 }
@@ -156,8 +150,8 @@ int sp_ab_avgpool(sp_arch_builder *b, int x, int kh, int kw, const char *fmt, ..
     n.sh = n.sw = 1;
     va_list ap;
     va_start(ap, fmt);
-    int r = add_node(b, &n, fmt, ap, src(b, x)->c, window_out(src(b, x)->h, n.kh, 1, 0),
-                     window_out(src(b, x)->w, n.kw, 1, 0));
+    int r = add_node(b, &n, fmt, ap, src(b, x)->c, sp_window_out(src(b, x)->h, n.kh, 1, 0),
+                     sp_window_out(src(b, x)->w, n.kw, 1, 0));
     va_end(ap);
     return r;
 }
@@ -251,8 +245,8 @@ int sp_ab_pad_shortcut(sp_arch_builder *b, int x, int stride, int cout, const ch
     n.pad_hi = extra - extra / 2;
     va_list ap;
     va_start(ap, fmt);
-    int r = add_node(b, &n, fmt, ap, cout, (s->h + stride - 1) / stride,
-                     (s->w + stride - 1) / stride);
+    int r = add_node(b, &n, fmt, ap, cout, sp_window_out(s->h, 1, stride, 0),
+                     sp_window_out(s->w, 1, stride, 0));
     va_end(ap);
     return r;
 }

@@ -1,13 +1,12 @@
 /* pack_archive.c: reading inputs in place: tar archives (compressed or
  * not, nested one level as in the ILSVRC train archive) through libarchive,
- * whole files (gunzipped through zlib), and the detection of the input
- * format from names and first bytes. */
+ * whole files (gunzipped through zlib), and the names of members. */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <zlib.h>
 #include "sp/base.h"
@@ -75,13 +74,18 @@ int sp_pack_tar_read(struct archive *a, const char *path, uint8_t **buf, size_t 
         }
         la_ssize_t r = archive_read_data(a, *buf + n, *cap - n);
         if (r < 0)
-            return sp_errorf("'%s' is truncated or corrupt: %s", path, archive_error_string(a));
+            return sp_pack_tar_failed(a, path);
         if (r == 0)
             break;
         n += (size_t)r;
     }
     *len = n;
     return 0;
+}
+
+int sp_pack_tar_failed(struct archive *a, const char *path)
+{
+    return sp_errorf("'%s' is truncated or corrupt: %s", path, archive_error_string(a));
 }
 
 int sp_pack_file_read(const char *path, int gunzip, uint8_t **buf, size_t *len)
@@ -126,98 +130,14 @@ int sp_pack_file_read(const char *path, int gunzip, uint8_t **buf, size_t *len)
     return 0;
 }
 
-static int has_suffix(const char *s, const char *suf)
+const char *sp_pack_base_name(const char *path)
 {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
 }
 
-static int is_image_name(const char *s)
+int sp_pack_is_image_name(const char *name)
 {
-    return has_suffix(s, ".jpg") || has_suffix(s, ".jpeg") || has_suffix(s, ".png");
-}
-
-/* An IDX file starts with two zero bytes, a type byte 0x08 (u8) and the
- * number of dimensions. */
-static int is_idx_file(const char *path)
-{
-    gzFile g = gzopen(path, "rb");
-    uint8_t m[4];
-    int ok = g && gzread(g, m, 4) == 4 && m[0] == 0 && m[1] == 0 && m[2] == 8;
-    if (g)
-        gzclose(g);
-    return ok;
-}
-
-static int detect_dir(const char *path)
-{
-    char *p = sp_xasprintf("%s/train-images-idx3-ubyte.gz", path);
-    char *q = sp_xasprintf("%s/train-images-idx3-ubyte", path);
-    char *r = sp_xasprintf("%s/t10k-images-idx3-ubyte.gz", path);
-    struct stat st;
-    int idx = stat(p, &st) == 0 || stat(q, &st) == 0 || stat(r, &st) == 0;
-    free(p);
-    free(q);
-    free(r);
-    return idx ? SP_PACK_IDX : SP_PACK_FOLDER;
-}
-
-static int detect_tar(const char *path)
-{
-    struct archive *a = sp_pack_tar_open(path);
-    if (!a)
-        return -1;
-    struct archive_entry *e;
-    int n = 0, tars = 0, images = 0, cls = 0, r;
-    while (n < 32 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        if (strstr(name, "cifar-10-batches-bin")) {
-            archive_read_free(a);
-            return SP_PACK_CIFAR10;
-        }
-        if (strstr(name, "cifar-100-binary")) {
-            archive_read_free(a);
-            return SP_PACK_CIFAR100;
-        }
-        if (archive_entry_filetype(e) != AE_IFREG)
-            continue;
-        n++;
-        tars += has_suffix(name, ".tar");
-        cls += has_suffix(name, ".cls");
-        images += is_image_name(name);
-    }
-    if (n == 0 && r != ARCHIVE_EOF && r != ARCHIVE_OK) {
-        sp_errorf("'%s' is not a tar archive: %s", path, archive_error_string(a));
-        archive_read_free(a);
-        return -1;
-    }
-    archive_read_free(a);
-    if (cls)
-        return SP_PACK_WDS;
-    if (tars && tars == n)
-        return SP_PACK_ILSVRC_TRAIN;
-    if (images && images == n)
-        return SP_PACK_ILSVRC_VAL;
-    return sp_errorf("cannot tell what '%s' holds; use --format", path);
-}
-
-int sp_pack_detect(char *const *in, int n)
-{
-    struct stat st;
-    for (int i = 0; i < n; i++)
-        if (stat(in[i], &st) != 0)
-            return sp_errorf("cannot open '%s': %s", in[i], strerror(errno));
-    if (n == 2 && is_idx_file(in[0]) && is_idx_file(in[1]))
-        return SP_PACK_IDX;
-    if (stat(in[0], &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (n != 1)
-            return sp_errorf("give one folder, not %d inputs", n);
-        return detect_dir(in[0]);
-    }
-    if (n == 1 && is_idx_file(in[0]))
-        return sp_errorf("'%s' is an IDX file: give the images and the labels file", in[0]);
-    int f = detect_tar(in[0]);
-    if (f > 0 && n > 1 && f != SP_PACK_WDS)
-        return sp_errorf("several inputs are only for WebDataset shards or an IDX pair");
-    return f;
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
 }

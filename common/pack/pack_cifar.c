@@ -26,12 +26,6 @@ struct cifar {
     size_t len[MAXM], cap[MAXM];
 };
 
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
 static int read_members(struct cifar *c, const char *path)
 {
     struct archive *a = sp_pack_tar_open(path);
@@ -41,7 +35,7 @@ static int read_members(struct cifar *c, const char *path)
     int r = ARCHIVE_EOF, found = 0;
     while (found < c->nwant && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         for (int k = 0; k < c->nwant; k++)
-            if (!c->buf[k] && strcmp(base_name(archive_entry_pathname(e)), c->want[k]) == 0) {
+            if (!c->buf[k] && strcmp(sp_pack_base_name(archive_entry_pathname(e)), c->want[k]) == 0) {
                 if (sp_pack_tar_read(a, path, &c->buf[k], &c->cap[k], &c->len[k]) < 0) {
                     archive_read_free(a);
                     return -1;
@@ -50,7 +44,7 @@ static int read_members(struct cifar *c, const char *path)
             }
     }
     if (found < c->nwant && r != ARCHIVE_EOF) {
-        sp_errorf("'%s' is truncated or corrupt: %s", path, archive_error_string(a));
+        sp_pack_tar_failed(a, path);
         archive_read_free(a);
         return -1;
     }
@@ -115,7 +109,7 @@ static int pack_records(sp_pack_ctx *x, struct cifar *c, int ndata, int skip, in
     return 0;
 }
 
-int sp_pack_cifar(sp_pack_ctx *x, const char *path, int hundred)
+static int pack_cifar(sp_pack_ctx *x, const char *path, int hundred)
 {
     const sp_pack_opts *o = sp_pack_options(x);
     struct cifar c = {0};
@@ -155,3 +149,21 @@ int sp_pack_cifar(sp_pack_ctx *x, const char *path, int hundred)
         free(c.buf[k]);
     return r;
 }
+
+static int read_cifar(sp_pack_ctx *x, char *const *in, int n, int hundred)
+{
+    return n == 1 ? pack_cifar(x, in[0], hundred)
+                  : sp_errorf("a CIFAR archive is one input, not %d", n);
+}
+
+static int read_cifar10(sp_pack_ctx *x, char *const *in, int n) { return read_cifar(x, in, n, 0); }
+static int read_cifar100(sp_pack_ctx *x, char *const *in, int n) { return read_cifar(x, in, n, 1); }
+static int is_cifar10(const sp_pack_probe *p) { return p->cifar == 10; }
+static int is_cifar100(const sp_pack_probe *p) { return p->cifar == 100; }
+
+const sp_pack_reader sp_pack_reader_cifar10 = {
+    "cifar10", SP_PACK_CIFAR10, 3, 1, 0, is_cifar10, read_cifar10,
+};
+const sp_pack_reader sp_pack_reader_cifar100 = {
+    "cifar100", SP_PACK_CIFAR100, 3, 1, 0, is_cifar100, read_cifar100,
+};

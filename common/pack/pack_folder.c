@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include "sp/base.h"
 #include "sp/data.h"
@@ -38,12 +37,6 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_image(const char *s)
-{
-    const char *dot = strrchr(s, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
-}
-
 /* Entries of dir that are folders (dirs) or image files, sorted. */
 static int list_dir(const char *dir, int dirs, struct list *out)
 {
@@ -57,7 +50,7 @@ static int list_dir(const char *dir, int dirs, struct list *out)
         char *p = sp_xasprintf("%s/%s", dir, e->d_name);
         struct stat st;
         int keep = stat(p, &st) == 0 && (dirs ? S_ISDIR(st.st_mode)
-                                              : S_ISREG(st.st_mode) && is_image(e->d_name));
+                                              : S_ISREG(st.st_mode) && sp_pack_is_image_name(e->d_name));
         free(p);
         if (keep)
             list_add(out, e->d_name);
@@ -86,7 +79,7 @@ static int pack_class(sp_pack_ctx *x, const char *dir, int label, const struct l
     return 0;
 }
 
-int sp_pack_folder(sp_pack_ctx *x, const char *root)
+static int pack_folder(sp_pack_ctx *x, const char *root)
 {
     const sp_pack_opts *o = sp_pack_options(x);
     struct list classes = {0};
@@ -123,3 +116,14 @@ int sp_pack_folder(sp_pack_ctx *x, const char *root)
     list_free(&classes);
     return r < 0 ? -1 : 0;
 }
+
+static int read_folder(sp_pack_ctx *x, char *const *in, int n)
+{
+    return n == 1 ? pack_folder(x, in[0]) : sp_errorf("an image folder is one input");
+}
+
+static int is_folder(const sp_pack_probe *p) { return p->dir; }
+
+const sp_pack_reader sp_pack_reader_folder = {
+    "folder", SP_PACK_FOLDER, 3, 0, 0, is_folder, read_folder,
+};

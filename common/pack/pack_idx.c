@@ -71,7 +71,7 @@ static int pack_pair(sp_pack_ctx *x, const char *ipath, const uint8_t *ib, size_
     return 0;
 }
 
-int sp_pack_idx(sp_pack_ctx *x, const char *images, const char *labels)
+static int pack_files(sp_pack_ctx *x, const char *images, const char *labels)
 {
     uint8_t *ib = NULL, *lb = NULL;
     size_t il, ll;
@@ -98,13 +98,44 @@ static char *find(const char *dir, const char *stem)
     return NULL;
 }
 
-int sp_pack_idx_dir(sp_pack_ctx *x, const char *dir)
+static int pack_dir(sp_pack_ctx *x, const char *dir)
 {
     int test = sp_pack_options(x)->test_split;
     char *im = find(dir, test ? "t10k-images-idx3-ubyte" : "train-images-idx3-ubyte");
     char *lb = im ? find(dir, test ? "t10k-labels-idx1-ubyte" : "train-labels-idx1-ubyte") : NULL;
-    int r = lb ? sp_pack_idx(x, im, lb) : -1;
+    int r = lb ? pack_files(x, im, lb) : -1;
     free(im);
     free(lb);
     return r;
 }
+
+static int read_idx(sp_pack_ctx *x, char *const *in, int n)
+{
+    return n == 1 ? pack_dir(x, in[0]) : n == 2 ? pack_files(x, in[0], in[1])
+           : sp_errorf("IDX input is a folder or an images file and a labels file");
+}
+
+/* A folder holding one of these images files is IDX (a plain t10k file
+ * alone never was); the folder reader takes any other folder. */
+static int is_idx(const sp_pack_probe *p)
+{
+    if (p->idx_pair)
+        return 1;
+    if (!p->dir)
+        return 0;
+    static const char *const stems[] = {
+        "train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "t10k-images-idx3-ubyte.gz",
+    };
+    int found = 0;
+    for (size_t k = 0; k < SP_COUNT(stems) && !found; k++) {
+        char *path = sp_xasprintf("%s/%s", p->inputs[0], stems[k]);
+        struct stat st;
+        found = stat(path, &st) == 0;
+        free(path);
+    }
+    return found;
+}
+
+const sp_pack_reader sp_pack_reader_idx = {
+    "idx", SP_PACK_IDX, 1, 1, 1, is_idx, read_idx,
+};

@@ -1,13 +1,11 @@
-/* pack_tars.c: image archives read in place: the ILSVRC2012 train archive
- * (a tar holding one tar per class, nXXXXXXXX.tar), the ILSVRC2012
- * validation archive (flat JPEGs) with a labels file, and WebDataset shards
- * (KEY.jpg / KEY.jpeg / KEY.png with KEY.cls). */
+/* pack_tars.c: the ILSVRC2012 archives, read in place: the train archive
+ * (a tar holding one tar per class, nXXXXXXXX.tar) and the validation
+ * archive (flat JPEGs) with a labels file. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "sp/base.h"
 #include "sp/data.h"
 #include "pack_priv.h"
@@ -16,23 +14,6 @@ struct buf {
     uint8_t *p;
     size_t cap, len;
 };
-
-static const char *base_name(const char *p)
-{
-    const char *s = strrchr(p, '/');
-    return s ? s + 1 : p;
-}
-
-static int is_image(const char *s)
-{
-    const char *dot = strrchr(s, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
-}
-
-static int archive_failed(struct archive *a, const char *path)
-{
-    return sp_errorf("'%s' is truncated or corrupt: %s", path, archive_error_string(a));
-}
 
 /* ---- ILSVRC train ---------------------------------------------------- */
 
@@ -45,7 +26,7 @@ static int pack_inner(sp_pack_ctx *x, struct archive *outer, const char *path,
     int r = a ? 0 : -1, h = ARCHIVE_EOF;
     while (r == 0 && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
-        if (archive_entry_filetype(e) != AE_IFREG || !is_image(name))
+        if (archive_entry_filetype(e) != AE_IFREG || !sp_pack_is_image_name(name))
             continue;
         char *full = sp_xasprintf("%s/%s", inner_name, name);
         r = sp_pack_tar_read(a, where, &b->p, &b->cap, &b->len);
@@ -54,14 +35,14 @@ static int pack_inner(sp_pack_ctx *x, struct archive *outer, const char *path,
         free(full);
     }
     if (a && r == 0 && h != ARCHIVE_EOF)
-        r = archive_failed(a, where);
+        r = sp_pack_tar_failed(a, where);
     if (a)
         archive_read_free(a);
     free(where);
     return r;
 }
 
-int sp_pack_ilsvrc_train(sp_pack_ctx *x, const char *path)
+static int pack_train(sp_pack_ctx *x, const char *path)
 {
     struct archive *a = sp_pack_tar_open(path);
     if (!a)
@@ -70,7 +51,7 @@ int sp_pack_ilsvrc_train(sp_pack_ctx *x, const char *path)
     struct buf b = {0};
     int r = 0, h = ARCHIVE_EOF;
     while (r == 0 && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = base_name(archive_entry_pathname(e));
+        const char *name = sp_pack_base_name(archive_entry_pathname(e));
         size_t n = strlen(name);
         if (archive_entry_filetype(e) != AE_IFREG || n < 5 || strcmp(name + n - 4, ".tar"))
             continue;
@@ -81,7 +62,7 @@ int sp_pack_ilsvrc_train(sp_pack_ctx *x, const char *path)
         free(wnid);
     }
     if (r == 0 && h != ARCHIVE_EOF)
-        r = archive_failed(a, path);
+        r = sp_pack_tar_failed(a, path);
     archive_read_free(a);
     free(b.p);
     return r < 0 ? -1 : 0;
@@ -159,12 +140,12 @@ static int name_labels(const char *path, const char *lpath, struct named *l, int
     char **names = NULL;
     int m = 0, h = ARCHIVE_EOF, r = 0;
     while ((h = archive_read_next_header(a, &e)) == ARCHIVE_OK)
-        if (archive_entry_filetype(e) == AE_IFREG && is_image(archive_entry_pathname(e))) {
+        if (archive_entry_filetype(e) == AE_IFREG && sp_pack_is_image_name(archive_entry_pathname(e))) {
             names = sp_xrealloc(names, sizeof(char *) * (size_t)(m + 1));
             names[m++] = sp_xstrdup(archive_entry_pathname(e));
         }
     if (h != ARCHIVE_EOF)
-        r = archive_failed(a, path);
+        r = sp_pack_tar_failed(a, path);
     else if (m != n)
         r = sp_errorf("'%s' has %d labels for the %d images of '%s'", lpath, n, m, path);
     archive_read_free(a);
@@ -190,7 +171,7 @@ static int resolve(sp_pack_ctx *x, const char *label)
     return k < 0 ? -2 : k;            /* -2: a class --classes-from leaves out */
 }
 
-int sp_pack_ilsvrc_val(sp_pack_ctx *x, const char *path, const char *labels_file)
+static int pack_val(sp_pack_ctx *x, const char *path, const char *labels_file)
 {
     struct named *l = NULL;
     int n = 0, with_names, r = read_labels(labels_file, &l, &n, &with_names);
@@ -208,11 +189,11 @@ int sp_pack_ilsvrc_val(sp_pack_ctx *x, const char *path, const char *labels_file
     }
     while (r == 0 && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
-        if (archive_entry_filetype(e) != AE_IFREG || !is_image(name))
+        if (archive_entry_filetype(e) != AE_IFREG || !sp_pack_is_image_name(name))
             continue;
         struct named key = {(char *)name, NULL}, *hit = bsearch(&key, l, (size_t)n, sizeof *l, cmp_named);
         if (!hit) {
-            key.name = (char *)base_name(name);
+            key.name = (char *)sp_pack_base_name(name);
             hit = bsearch(&key, l, (size_t)n, sizeof *l, cmp_named);
         }
         if (!hit) {
@@ -226,7 +207,7 @@ int sp_pack_ilsvrc_val(sp_pack_ctx *x, const char *path, const char *labels_file
             r = sp_pack_push(x, label, name, b.p, b.len, 0, 0);
     }
     if (a && r == 0 && h != ARCHIVE_EOF)
-        r = archive_failed(a, path);
+        r = sp_pack_tar_failed(a, path);
     if (a)
         archive_read_free(a);
     for (int i = 0; i < n; i++) {
@@ -238,94 +219,36 @@ int sp_pack_ilsvrc_val(sp_pack_ctx *x, const char *path, const char *labels_file
     return r < 0 ? -1 : 0;
 }
 
-/* ---- WebDataset ------------------------------------------------------ */
+/* ---- the table entries ---------------------------------------------- */
 
-struct sample {
-    char *key;
-    struct buf img;
-    char *img_name;
-    long cls;
-    int has_img, has_cls;
+static int read_train(sp_pack_ctx *x, char *const *in, int n)
+{
+    return n == 1 ? pack_train(x, in[0]) : sp_errorf("the ILSVRC train archive is one input");
+}
+
+static int read_val(sp_pack_ctx *x, char *const *in, int n)
+{
+    const char *labels = sp_pack_options(x)->labels_file;
+    if (!labels)
+        return sp_errorf("the ILSVRC validation archive needs --labels-file");
+    return n == 1 ? pack_val(x, in[0], labels)
+                  : sp_errorf("the ILSVRC validation archive is one input");
+}
+
+/* Nothing but class tars, or nothing but images, among the first members. */
+static int is_train(const sp_pack_probe *p)
+{
+    return p->tar && !p->cifar && p->tars && p->tars == p->files;
+}
+
+static int is_val(const sp_pack_probe *p)
+{
+    return p->tar && !p->cifar && p->images && p->images == p->files;
+}
+
+const sp_pack_reader sp_pack_reader_ilsvrc_train = {
+    "ilsvrc-train", SP_PACK_ILSVRC_TRAIN, 3, 0, 0, is_train, read_train,
 };
-
-static int emit(sp_pack_ctx *x, struct sample *s, const char *path)
-{
-    int r = 0;
-    if (!s->key)
-        return 0;
-    if (s->has_img && !s->has_cls)
-        r = sp_errorf("'%s': sample '%s' has no .cls member", path, s->key);
-    else if (s->has_img) {
-        int label = sp_pack_label_index(x, s->cls);
-        r = label < 0 ? sp_error_prefix("'%s': sample '%s'", path, s->key)
-            : sp_pack_push(x, label, s->img_name, s->img.p, s->img.len, 0, 0);
-    }
-    free(s->key);
-    free(s->img_name);
-    s->key = s->img_name = NULL;
-    s->has_img = s->has_cls = 0;
-    return r;
-}
-
-static int read_cls(struct archive *a, const char *path, const char *name, long *v)
-{
-    char text[64];
-    la_ssize_t n = archive_read_data(a, text, sizeof text - 1);
-    if (n < 0)
-        return archive_failed(a, path);
-    text[n] = 0;
-    char *end;
-    *v = strtol(text, &end, 10);
-    while (isspace((unsigned char)*end))
-        end++;
-    if (end == text || *end)
-        return sp_errorf("'%s': '%s' is not a class number", path, name);
-    return 0;
-}
-
-static int pack_shard(sp_pack_ctx *x, const char *path, struct sample *s)
-{
-    struct archive *a = sp_pack_tar_open(path);
-    if (!a)
-        return -1;
-    struct archive_entry *e;
-    int r = 0, h = ARCHIVE_EOF;
-    while (r == 0 && (h = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *name = archive_entry_pathname(e);
-        if (archive_entry_filetype(e) != AE_IFREG)
-            continue;
-        const char *base = base_name(name), *dot = strchr(base, '.');
-        size_t klen = dot ? (size_t)(dot - name) : strlen(name);
-        if (!s->key || strlen(s->key) != klen || strncmp(s->key, name, klen)) {
-            if ((r = emit(x, s, path)) != 0)
-                break;
-            s->key = sp_xasprintf("%.*s", (int)klen, name);
-        }
-        if (dot && !strcasecmp(dot, ".cls")) {
-            r = read_cls(a, path, name, &s->cls);
-            s->has_cls = 1;
-        } else if (is_image(name) && !s->has_img) {
-            r = sp_pack_tar_read(a, path, &s->img.p, &s->img.cap, &s->img.len);
-            s->img_name = sp_xasprintf("%s/%s", path, name);
-            s->has_img = 1;
-        }
-    }
-    if (r == 0 && h != ARCHIVE_EOF)
-        r = archive_failed(a, path);
-    if (r == 0)
-        r = emit(x, s, path);
-    archive_read_free(a);
-    return r;
-}
-
-int sp_pack_wds(sp_pack_ctx *x, char *const *paths, int n)
-{
-    struct sample s = {0};
-    int r = 0;
-    for (int i = 0; i < n && r == 0; i++)
-        r = pack_shard(x, paths[i], &s);
-    free(s.key);
-    free(s.img_name);
-    free(s.img.p);
-    return r < 0 ? -1 : 0;
-}
+const sp_pack_reader sp_pack_reader_ilsvrc_val = {
+    "ilsvrc-val", SP_PACK_ILSVRC_VAL, 3, 0, 0, is_val, read_val,
+};

@@ -359,6 +359,64 @@ const float *sp_exec_grad(const sp_exec *e, const char *name)
     return NULL;
 }
 
+sp_backend *sp_exec_backend(const sp_exec *e)
+{
+    return e->b;
+}
+
+static xparam *find_param(const sp_exec *e, const char *name)
+{
+    for (int k = 0; k < e->np; k++)
+        if (strcmp(e->p[k].info.name, name) == 0)
+            return &e->p[k];
+    return NULL;
+}
+
+float *sp_exec_param(const sp_exec *e, const char *name)
+{
+    xparam *p = find_param(e, name);
+    return p ? p->w : NULL;
+}
+
+static xparam *checked_param(const sp_exec *e, const char *name, int grad)
+{
+    xparam *p = find_param(e, name);
+    if (!p || !p->w)
+        sp_errorf("the network has no F32 parameter '%s'", name);
+    else if (grad && !p->g)
+        sp_errorf("the parameter '%s' has no gradient in this executor", name);
+    else
+        return p;
+    return NULL;
+}
+
+int sp_exec_param_upload(sp_exec *e, const char *name, const float *host)
+{
+    xparam *p = checked_param(e, name, 0);
+    if (!p)
+        return -1;
+    e->b->upload(e->b, p->w, host, p->numel * sizeof(float));
+    return 0;
+}
+
+int sp_exec_param_download(sp_exec *e, const char *name, float *host)
+{
+    xparam *p = checked_param(e, name, 0);
+    if (!p)
+        return -1;
+    e->b->download(e->b, host, p->w, p->numel * sizeof(float));
+    return 0;
+}
+
+int sp_exec_grad_download(sp_exec *e, const char *name, float *host)
+{
+    xparam *p = checked_param(e, name, 1);
+    if (!p)
+        return -1;
+    e->b->download(e->b, host, p->g, p->numel * sizeof(float));
+    return 0;
+}
+
 int sp_exec_classes(const sp_exec *e)
 {
     return e->g->node[e->g->n - 1].c;

@@ -4,6 +4,8 @@
  * Backward: activation gradients are overwritten by the backend, so the
  * first reader of a tensor (in reverse order) writes its gradient buffer
  * directly and any further reader writes to scratch and accumulates. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sp/base.h"
@@ -221,6 +223,33 @@ float sp_exec_loss(sp_exec *e)
     e->b->download(e->b, &loss, e->loss_dev, sizeof loss);
     e->have_loss = 1;
     return loss;
+}
+
+float sp_exec_loss_logit(sp_exec *e)
+{
+    if (!e->have_labels)
+        return 0.0f;
+    int classes = sp_exec_classes(e), n = e->n;
+    size_t count = (size_t)n * classes;
+    float *z = sp_xmalloc(count * sizeof *z), *dz = sp_xcalloc(count, sizeof *dz);
+    int32_t *y = sp_xmalloc((size_t)n * sizeof *y);
+    e->b->download(e->b, z, e->act[e->g->n - 1], count * sizeof *z);
+    e->b->download(e->b, y, e->labels, (size_t)n * sizeof *y);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        if (y[i] < 0 || y[i] >= classes) {
+            sum = NAN;
+            continue;
+        }
+        sum += z[(size_t)i * classes + y[i]];
+        dz[(size_t)i * classes + y[i]] = -1.0f / (float)n;
+    }
+    e->b->upload(e->b, e->dlogits, dz, count * sizeof *dz);
+    free(z);
+    free(dz);
+    free(y);
+    e->have_loss = 1;
+    return (float)(-sum / n);
 }
 
 /* Where the gradient for input slot k of node i goes: its own buffer when

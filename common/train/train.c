@@ -2,7 +2,8 @@
  *
  * The position of the run is one number, the global step; the epoch and
  * the batch within it follow from it.  Weights go to the host only to save
- * the state, to keep the best epoch and at the end. */
+ * the state, to keep the best epoch and at the end.  The pruning stage runs
+ * this same loop with hooks (sp_train_hooks) around each step and epoch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ typedef struct run {
     float *logits;
 } run;
 
+static const sp_train_hooks no_hooks;
+
 static int save(run *r)
 {
     if (!r->o->state)
@@ -66,6 +69,33 @@ static int save(run *r)
     return sp_train_state_save(r->o->state, r->m, r->best, r->e, r->o, r->train, &r->pos);
 }
 
+/* One training step on the batch in hand: the position advances only when
+ * it succeeded. */
+static int step(run *r, const float *img, const int32_t *lab, int n, int64_t batch,
+                const sp_sgd_opts *sgd, float *loss_out)
+{
+    const sp_train_hooks *h = r->o->hooks ? r->o->hooks : &no_hooks;
+    sp_exec_set_input(r->e, img, lab, n);
+    sp_exec_set_dropout(r->e, r->o->seed, (uint64_t)r->pos.step);
+    if (h->before_forward &&
+        h->before_forward(h->ctx, r->e, img, lab, n, r->pos.step, batch) < 0)
+        return -1;
+    if (sp_exec_forward(r->e, 1) < 0)
+        return -1;
+    float loss = sp_exec_loss(r->e);
+    if (h->loss)
+        loss += (float)h->loss(h->ctx, r->e);
+    *loss_out = loss;
+    if (!isfinite(loss))
+        return sp_errorf("the training loss became %s at epoch %d, step %lld; "
+                         "try a lower learning rate", isnan(loss) ? "NaN" : "infinite",
+                         r->p.epoch + 1, (long long)r->pos.step + 1);
+    if (sp_exec_backward(r->e) < 0)
+        return -1;
+    sp_exec_sgd(r->e, sgd);
+    return h->after_step ? h->after_step(h->ctx, r->e, sgd) : 0;
+}
+
 static int train_epoch(run *r, int epoch)
 {
     const sp_train_opts *o = r->o;
@@ -73,6 +103,10 @@ static int train_epoch(run *r, int epoch)
     int64_t first = r->pos.step - (int64_t)epoch * nb;
     int classes = sp_exec_classes(r->e);
     sp_loader_start(r->tl, epoch, first);
+    r->p.epoch = epoch;
+    if (o->hooks && o->hooks->epoch_begin &&
+        o->hooks->epoch_begin(o->hooks->ctx, r->e, epoch, first) < 0)
+        return -1;
     const float *img;
     const int32_t *lab;
     int n, rc;
@@ -81,18 +115,9 @@ static int train_epoch(run *r, int epoch)
         sp_sgd_opts sgd = o->sgd;
         sgd.lr = (float)sp_schedule_lr(o->schedule, o->sgd.lr, r->pos.step, nb, o->epochs,
                                        o->step_every);
-        sp_exec_set_input(r->e, img, lab, n);
-        sp_exec_set_dropout(r->e, o->seed, (uint64_t)r->pos.step);
-        if (sp_exec_forward(r->e, 1) < 0)
+        float loss;
+        if (step(r, img, lab, n, r->pos.step - (int64_t)epoch * nb, &sgd, &loss) < 0)
             return -1;
-        float loss = sp_exec_loss(r->e);
-        if (!isfinite(loss))
-            return sp_errorf("the training loss became %s at epoch %d, step %lld; "
-                             "try a lower learning rate", isnan(loss) ? "NaN" : "infinite",
-                             epoch + 1, (long long)r->pos.step + 1);
-        if (sp_exec_backward(r->e) < 0)
-            return -1;
-        sp_exec_sgd(r->e, &sgd);
         r->pos.step++;
         sp_metrics bm;
         memset(&bm, 0, sizeof bm);
@@ -119,6 +144,9 @@ static int train_epoch(run *r, int epoch)
 
 static int validate(run *r, int epoch)
 {
+    const sp_train_hooks *h = r->o->hooks ? r->o->hooks : &no_hooks;
+    if (h->before_validate && h->before_validate(h->ctx, r->e) < 0)
+        return -1;
     if (sp_evaluate(r->e, r->vl, &r->p.val, NULL) < 0)
         return -1;
     if (sp_exec_download(r->e, r->m) < 0)
@@ -128,6 +156,8 @@ static int validate(run *r, int epoch)
         r->pos.best_epoch = epoch;
         r->pos.best_top1 = top1;
         copy_params(r->best, r->m);
+        if (h->best)
+            h->best(h->ctx);
     }
     r->p.validated = 1;
     r->p.best_epoch = r->pos.best_epoch;
@@ -173,7 +203,7 @@ int sp_train_run(sp_backend *b, sp_model *m, const sp_dataset *train, const sp_d
     r.pos.best_epoch = -1;
     r.p.best_epoch = -1;
     int rc = -1;
-    r.e = sp_exec_new(b, m, o->batch, 1, 0);
+    r.e = sp_exec_new(b, m, o->batch, 1, o->mask_grads);
     r.tl = r.e ? make_loader(train, o, 1) : NULL;
     r.vl = r.tl ? make_loader(val, o, 0) : NULL;
     if (!r.vl)
@@ -196,6 +226,8 @@ int sp_train_run(sp_backend *b, sp_model *m, const sp_dataset *train, const sp_d
     }
     copy_params(m, r.best);
     record(m, &r);
+    if (o->hooks && o->hooks->finish && o->hooks->finish(o->hooks->ctx, m) < 0)
+        goto out;
     rc = 0;
 out:
     sp_exec_free(r.e);

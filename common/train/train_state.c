@@ -13,12 +13,13 @@
 static char *opts_key(const sp_train_opts *o, const sp_dataset *train)
 {
     return sp_xasprintf("epochs=%d batch=%d lr=%.9g momentum=%.9g wd=%.9g nesterov=%d "
-                        "schedule=%s step_every=%d seed=%llu augment=%s records=%lld",
+                        "schedule=%s step_every=%d seed=%llu augment=%s records=%lld%s%s",
                         o->epochs, o->batch, (double)o->sgd.lr, (double)o->sgd.momentum,
                         (double)o->sgd.weight_decay, o->sgd.nesterov,
                         sp_schedule_name(o->schedule), o->step_every,
                         (unsigned long long)o->seed, sp_augment_name(o->pre.augment),
-                        (long long)sp_data_count(train));
+                        (long long)sp_data_count(train), o->hooks && o->hooks->key ? " " : "",
+                        o->hooks && o->hooks->key ? o->hooks->key : "");
 }
 
 static void copy_params(sp_model *dst, const char *prefix, const sp_model *src)
@@ -55,6 +56,10 @@ int sp_train_state_save(const char *path, const sp_model *cur, const sp_model *b
     sp_model_set_meta(s, "resume.position", num);
     free(key);
     free(num);
+    if (o->hooks && o->hooks->save && o->hooks->save(o->hooks->ctx, s) < 0) {
+        sp_model_free(s);
+        return -1;
+    }
 
     char *tmp = sp_xasprintf("%s.tmp-%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
@@ -115,7 +120,7 @@ int sp_train_state_load(const char *path, sp_model *cur, sp_model *best, sp_exec
     char *gs = sp_graph_to_json(s->graph), *gc = sp_graph_to_json(cur->graph);
     if (!saved || !num || sscanf(num, "%d %lld %d %lg", &pos->epoch, &step, &pos->best_epoch,
                                  &pos->best_top1) != 4) {
-        sp_errorf("'%s' is not a resume state of sp-finetune", path);
+        sp_errorf("'%s' is not a resume state", path);
     } else if (strcmp(saved, key) != 0) {
         sp_errorf("the resume state '%s' was made with other options (%s)", path, saved);
     } else if (strcmp(gs, gc) != 0) {
@@ -132,6 +137,8 @@ int sp_train_state_load(const char *path, sp_model *cur, sp_model *best, sp_exec
                 sp_exec_set_momentum(e, i, t->data);
             free(name);
         }
+        if (rc == 0 && o->hooks && o->hooks->load)
+            rc = o->hooks->load(o->hooks->ctx, s);
     }
     free(gs);
     free(gc);

@@ -130,6 +130,18 @@ struct sp_backend {
     void (*sgd)(sp_backend *b, float *w, const float *g, float *v, size_t n,
                 float lr, float momentum, float weight_decay, int nesterov);
 
+    /* The pruning stage (SP-ALGORITHM.md section 3, sp-method(7)). */
+    /* x[i] = std * N(0,1), counter-based (rules_priv.h: sp_normal_range):
+     * the same (seed, counter) gives the same values on every backend and
+     * for any thread count (overwrites). */
+    void (*fill_normal)(sp_backend *b, float *x, size_t n, float std, uint64_t seed,
+                        uint64_t counter);
+    /* Connection sensitivity of a layer, S = |w * dw| with w and dw laid out
+     * K,C,KHW (a linear layer: KHW = 1): map[k,q] = sum_c S[k,c,q] and
+     * score[k] = sum_q map[k,q] (both overwritten). */
+    void (*conn_sens)(sp_backend *b, float *score /* K */, float *map /* K,KHW */,
+                      const float *w, const float *dw, int k, int c, int khw);
+
     /* Optional (NULL when the backend lacks it; the executor then calls
      * conv_fwd and act_fwd): convolution forward with the activation
      * applied to its output, as conv_fwd followed by act_fwd in place. */

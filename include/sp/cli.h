@@ -41,8 +41,12 @@ double sp_arg_double(const char *opt, const char *s, double min, double max);
 /* "CxHxW" or "HxW" (then *c is left alone); dies on anything else. */
 void sp_arg_dims(const char *opt, const char *s, int *c, int *h, int *w);
 /* The one optional FILE operand, argv[first] (pass optind): NULL when there
- * is none; a second operand dies with usage status. */
+ * is none; a second operand dies with usage status: "unexpected argument
+ * 'X'", or given why, "too many arguments: WHY". */
 const char *sp_arg_operand(int argc, char **argv, int first);
+const char *sp_arg_operand_why(int argc, char **argv, int first, const char *why);
+/* No operand at all: the first one dies with usage status. */
+void sp_arg_none(int argc, char **argv, int first);
 
 /* Input: NULL or "-" is stdin.  Dies with a clear sentence when it cannot
  * be opened.  sp_in_name gives the name to use in messages. */
@@ -66,5 +70,29 @@ struct sp_model;
  * write to PATH (NULL or "-" = stdout) through sp_out. */
 struct sp_model *sp_ckpt_load_or_die(const char *path);
 void sp_ckpt_save_or_die(const struct sp_model *m, const char *path);
+
+/* ---- programs that run a network (cli_compute.c) ---------------------- */
+
+struct sp_backend;
+struct sp_dataset;
+struct sp_preproc;
+/* --threads N: the compute threads; 0 (not given) keeps OpenMP's default,
+ * every core.  Call before the first parallel region. */
+void sp_cli_threads(int n);
+/* A packed dataset (sp_data_open), or die. */
+struct sp_dataset *sp_data_open_or_die(const char *path);
+/* The backend --device names ("cpu", "ref"), or die. */
+struct sp_backend *sp_backend_create_or_die(const char *device);
+/* The preprocessing of network m on dataset d (d may be NULL) with --mean
+ * and --std (NULL: keep) applied, or die: a bad checkpoint is named as
+ * `input` (the FILE operand, NULL for stdin), a malformed option is a
+ * usage error. */
+void sp_preproc_or_die(struct sp_preproc *pre, const struct sp_model *m,
+                       const struct sp_dataset *d, const char *input, const char *mean,
+                       const char *std);
+/* The resume state kept beside a -o output, "OUT.resume" (NULL when the
+ * output is stdout; free it).  *resume (--resume) is cleared when there is
+ * no state yet: the first run of a job may be started with --resume. */
+char *sp_cli_resume_state(const char *output, int *resume);
 
 #endif

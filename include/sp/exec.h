@@ -89,4 +89,23 @@ const float *sp_exec_grad(const sp_exec *e, const char *name);
 /* One SGD step over every learnable parameter. */
 void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o);
 
+/* ---- single tensors (the pruning stage) ------------------------------ */
+
+sp_backend *sp_exec_backend(const sp_exec *e);
+/* Device pointer of a parameter's value (NULL if the graph has none of
+ * that name or it is not F32). */
+float *sp_exec_param(const sp_exec *e, const char *name);
+/* Copy one parameter's value host -> device or device -> host, or its
+ * gradient device -> host; -1 with an error for an unknown name (or a
+ * parameter without a gradient).  host holds the parameter's elements. */
+int sp_exec_param_upload(sp_exec *e, const char *name, const float *host);
+int sp_exec_param_download(sp_exec *e, const char *name, float *host);
+int sp_exec_grad_download(sp_exec *e, const char *name, float *host);
+
+/* The sensitivity twin's loss (SP-ALGORITHM.md section 3 step 1): the
+ * negative mean of the true class's raw logit, -(1/n) sum_i z[i, y_i]
+ * (PyTorch's nll_loss applied to logits), prepared for sp_exec_backward
+ * like sp_exec_loss.  Labels required. */
+float sp_exec_loss_logit(sp_exec *e);
+
 #endif

@@ -124,6 +124,9 @@ void sp_graph_count(const sp_graph *g, sp_count *total, sp_count *per_node);
 
 const char *sp_op_name(sp_op op);          /* "conv", "bn", ... */
 int sp_op_parse(const char *name, sp_op *op);
+/* Node n's attributes as sp-inspect shows them ("64->128 k3x3 s1x1 p1x1"),
+ * "" for an operation that has none worth showing. */
+void sp_node_describe(const sp_node *n, char *buf, size_t len);
 
 /* JSON form (stored in the checkpoint), described in graph_json.c:
  * {"arch", "classes", "input": [c,h,w], "nodes": [{"op", "name", "inputs":

@@ -50,6 +50,10 @@ void sp_model_remove_tensor(sp_model *m, const char *name);
 const char *sp_model_meta(const sp_model *m, const char *key); /* NULL if absent */
 void sp_model_set_meta(sp_model *m, const char *key, const char *value); /* value NULL removes */
 
+/* CRC-32 of the tensors' bytes in order: the crc32 its checkpoint
+ * carries, which names this exact network (a stage's stage.input). */
+uint32_t sp_model_crc32(const sp_model *m);
+
 /* Every parameter of the graph present, F32 (I64 for counters) with the
  * shape the graph says; the graph's parameters come first and in order. */
 int sp_model_check(const sp_model *m);

@@ -37,5 +37,11 @@ void sp_tensor_copy(sp_tensor *dst, const sp_tensor *src); /* deep copy */
 /* "64x3x3x3" into buf; returns buf. */
 char *sp_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 int sp_shape_equal(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b);
+/* Positions of a kernel-wide window sliding with `stride` over `size`
+ * entries padded by `pad` on both sides: PyTorch's floor((size + 2 pad -
+ * kernel) / stride) + 1.  The one formula of convolutions, pools and the
+ * strided shortcut, shared by the graph, the network builders and every
+ * backend; <= 0 when the window does not fit, 0 when stride <= 0. */
+int sp_window_out(int size, int kernel, int stride, int pad);
 
 #endif

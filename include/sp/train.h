@@ -42,6 +42,36 @@ typedef struct sp_train_progress {
     double best_top1;
 } sp_train_progress;
 
+/* What a caller adds to the loop (the pruning stage: mask generators, the
+ * sensitivity twin, the window).  Every member may be NULL; a hook that
+ * returns -1 ends the run with the error it recorded.  Order of one step:
+ * before_forward, forward, cross-entropy, loss, backward, the network's
+ * SGD step, after_step.  Order of an epoch's end: before_validate,
+ * validation, best (when the epoch is the best so far), the resume save. */
+typedef struct sp_train_hooks {
+    void *ctx;
+    /* An epoch starts (or resumes at batch `batch` of it). */
+    int (*epoch_begin)(void *ctx, sp_exec *e, int epoch, int64_t batch);
+    /* The batch is in e; images and labels are its host copies. */
+    int (*before_forward)(void *ctx, sp_exec *e, const float *images, const int32_t *labels,
+                          int n, int64_t step, int64_t batch);
+    /* After the cross-entropy: a term the hook adds to the loss (its
+     * gradient is the hook's own business in after_step). */
+    double (*loss)(void *ctx, sp_exec *e);
+    /* After the network's SGD step, with that step's settings. */
+    int (*after_step)(void *ctx, sp_exec *e, const sp_sgd_opts *sgd);
+    int (*before_validate)(void *ctx, sp_exec *e);
+    void (*best)(void *ctx);
+    /* The run ends: put the hook's result into m (the best epoch's). */
+    int (*finish)(void *ctx, sp_model *m);
+    /* The resume state: add the hook's own tensors and metadata to it, and
+     * take them back on --resume. */
+    int (*save)(void *ctx, sp_model *state);
+    int (*load)(void *ctx, const sp_model *state);
+    /* Settings that must not change across a resume (compared). */
+    const char *key;
+} sp_train_hooks;
+
 typedef struct sp_train_opts {
     int epochs, batch;
     sp_sgd_opts sgd;
@@ -56,6 +86,8 @@ typedef struct sp_train_opts {
     void (*on_step)(void *ctx, const sp_train_progress *p);  /* after every step */
     void (*on_epoch)(void *ctx, const sp_train_progress *p); /* after validation */
     void *ctx;
+    const sp_train_hooks *hooks;   /* NULL: plain training */
+    int mask_grads;           /* the masks need gradients (the pruning stage) */
 } sp_train_opts;
 
 /* Train m (updated to the best epoch's weights, with the training state and

@@ -5,7 +5,9 @@ formats, small and deterministic.
     make_pack_inputs.py cifar100 OUT.tar.gz N_TRAIN N_TEST
     make_pack_inputs.py idx DIR N                      gzip and plain pairs
     make_pack_inputs.py folder ROOT                    JPEG/PNG tree, one corrupt JPEG
-    make_pack_inputs.py ilsvrc DIR                     train tar of tars, val tar + labels
+    make_pack_inputs.py ilsvrc DIR [PER_CLASS N_VAL]   train tar of tars, val tar + labels
+    make_pack_inputs.py imagenet_tree ROOT PER_CLASS N_VAL_PER_CLASS
+                                                       train/ and val/ class folders
     make_pack_inputs.py wds OUT.tar N                  WebDataset shard
 """
 import gzip
@@ -137,7 +139,8 @@ def folder(root):
         f.write("not an image\n")
 
 
-def ilsvrc(d):
+def ilsvrc(d, per_class=3, n_val=6):
+    per_class, n_val = int(per_class), int(n_val)
     os.makedirs(d, exist_ok=True)
     wnids = ["n02000001", "n01000002", "n03000003"]
     k = 0
@@ -145,13 +148,15 @@ def ilsvrc(d):
         for w in wnids:
             inner = io.BytesIO()
             with tarfile.open(fileobj=inner, mode="w") as t:
-                for i in range(3):
+                for i in range(per_class):
                     k += 1
-                    add(t, f"{w}_{i}.JPEG", jpeg_bytes(photo(40 + 5 * i, 50, k)))
+                    add(t, f"{w}_{i}.JPEG", jpeg_bytes(photo(40 + 5 * (i % 3), 50, k)))
             add(outer, f"{w}.tar", inner.getvalue())
-    names = [f"ILSVRC2012_val_{i:08d}.JPEG" for i in range(1, 7)]
-    labels = [wnids[i % 3] for i in range(6)]
-    order = (3, 0, 5, 1, 4, 2)                # archive order differs from name order
+    names = [f"ILSVRC2012_val_{i:08d}.JPEG" for i in range(1, n_val + 1)]
+    labels = [wnids[i % 3] for i in range(n_val)]
+    # archive order differs from name order
+    order = (3, 0, 5, 1, 4, 2) if n_val == 6 else [(i * 5 + 3) % n_val for i in range(n_val)]
+    assert sorted(order) == list(range(n_val)), "n_val must not be a multiple of 5"
     with tarfile.open(f"{d}/val.tar", "w") as t:
         for i in order:
             add(t, names[i], jpeg_bytes(photo(48, 48, 100 + i)))
@@ -162,6 +167,20 @@ def ilsvrc(d):
         f.write("".join(f"{n} {sorted_wnids.index(l)}\n" for n, l in zip(names, labels)))
     with open(f"{d}/expect_val.txt", "w") as f:        # labels in archive order
         f.write(" ".join(str(sorted_wnids.index(labels[i])) for i in order) + "\n")
+
+
+def imagenet_tree(root, per_class, n_val):
+    """ImageNet as torchvision's ImageFolder wants it: ROOT/train/WNID/*.JPEG
+    and ROOT/val/WNID/*.JPEG, photo-like JPEGs of a few sizes, 3 classes."""
+    k = 0
+    for split, n in (("train", int(per_class)), ("val", int(n_val))):
+        for w in ("n01440764", "n01443537", "n01484850"):
+            os.makedirs(f"{root}/{split}/{w}", exist_ok=True)
+            for i in range(n):
+                k += 1
+                h, wd = ((36, 48), (48, 40), (40, 40))[i % 3]
+                with open(f"{root}/{split}/{w}/{w}_{k}.JPEG", "wb") as f:
+                    f.write(jpeg_bytes(photo(h, wd, 300 + k)))
 
 
 def wds(out, n):
@@ -181,4 +200,4 @@ def png_bytes(im):
 
 if __name__ == "__main__":
     {"cifar10": cifar10, "cifar100": cifar100, "idx": idx, "folder": folder,
-     "ilsvrc": ilsvrc, "wds": wds}[sys.argv[1]](*sys.argv[2:])
+     "ilsvrc": ilsvrc, "imagenet_tree": imagenet_tree, "wds": wds}[sys.argv[1]](*sys.argv[2:])

@@ -5,7 +5,7 @@
  * a fixed batch (evaluation and training mode) and the state of resnet20
  * after three SGD steps with momentum and weight decay.  This test rebuilds
  * the same weights (sp_arch_build + sp_arch_init_weights with the seed the
- * fixture names), runs the same computation through sp_exec on "ref" and
+ * t_fixture names), runs the same computation through sp_exec on "ref" and
  * "cpu", and requires a relative error (max |a-b| / max |b|) below 1e-4. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,73 +20,25 @@
 
 #define TOL 1e-4
 
-typedef struct fixture {
-    sp_tensor *t;
-    int n;
-    sp_meta_entry *meta;
-    int nmeta;
-} fixture;
-
-static int fixture_read(fixture *f, const char *name)
+static int fixture_read(t_fixture *f, const char *name)
 {
-    const char *root = getenv("SP_ROOT");
-    char *path = sp_xasprintf("%s/tests/fixtures/torch/%s", root ? root : ".", name);
-    FILE *fp = fopen(path, "rb");
-    int rc = -1;
-    memset(f, 0, sizeof *f);
-    if (!fp)
-        printf("not ok torch_fixture_%s - cannot open %s\n", name, path);
-    else if (sp_safetensors_read(fp, path, &f->t, &f->n, &f->meta, &f->nmeta) < 0)
-        printf("not ok torch_fixture_%s - %s\n", name, sp_error());
-    else
-        rc = 0;
-    if (fp)
-        fclose(fp);
-    free(path);
+    char *rel = sp_xasprintf("torch/%s", name);
+    int rc = t_fixture_read(f, rel);
+    free(rel);
     return rc;
 }
 
-static void fixture_free(fixture *f)
-{
-    for (int i = 0; i < f->n; i++)
-        sp_tensor_free(&f->t[i]);
-    for (int i = 0; i < f->nmeta; i++) {
-        free(f->meta[i].key);
-        free(f->meta[i].value);
-    }
-    free(f->t);
-    free(f->meta);
-}
-
-static const sp_tensor *get(const fixture *f, const char *name)
-{
-    for (int i = 0; i < f->n; i++)
-        if (strcmp(f->t[i].name, name) == 0)
-            return &f->t[i];
-    fprintf(stderr, "test_exec_torch: the fixture lacks '%s'\n", name);
-    exit(1);
-}
-
-static const char *meta(const fixture *f, const char *key)
-{
-    for (int i = 0; i < f->nmeta; i++)
-        if (strcmp(f->meta[i].key, key) == 0)
-            return f->meta[i].value;
-    fprintf(stderr, "test_exec_torch: the fixture lacks metadata '%s'\n", key);
-    exit(1);
-}
-
-static sp_model *network(const fixture *f)
+static sp_model *network(const t_fixture *f)
 {
     sp_arch_opts o = {10, 0, 0, 0};
-    sscanf(meta(f, "input_size"), "%dx%dx%d", &o.in_c, &o.in_h, &o.in_w);
-    sp_graph *g = sp_arch_build(meta(f, "arch"), &o);
+    sscanf(t_fixture_meta(f, "input_size"), "%dx%dx%d", &o.in_c, &o.in_h, &o.in_w);
+    sp_graph *g = sp_arch_build(t_fixture_meta(f, "arch"), &o);
     if (!g) {
         fprintf(stderr, "test_exec_torch: %s\n", sp_error());
         exit(1);
     }
     sp_model *m = sp_model_new(g);
-    sp_arch_init_weights(m, strtoull(meta(f, "seed"), NULL, 10));
+    sp_arch_init_weights(m, strtoull(t_fixture_meta(f, "seed"), NULL, 10));
     return m;
 }
 
@@ -99,11 +51,11 @@ static void compare(const char *name, const float *got, const sp_tensor *want)
 
 static void check_logits(sp_backend *b, const char *file, const char *tag)
 {
-    fixture f;
+    t_fixture f;
     if (fixture_read(&f, file) < 0)
         return;
     sp_model *m = network(&f);
-    const sp_tensor *x = get(&f, "input");
+    const sp_tensor *x = t_fixture_get(&f, "input");
     int n = (int)x->shape[0];
     float *z = sp_xmalloc((size_t)n * 10 * sizeof *z);
     char name[128];
@@ -113,7 +65,7 @@ static void check_logits(sp_backend *b, const char *file, const char *tag)
     sp_exec_forward(e, 0);
     sp_exec_logits(e, z);
     snprintf(name, sizeof name, "torch_%s_logits_eval_%s", tag, b->name);
-    compare(name, z, get(&f, "logits_eval"));
+    compare(name, z, t_fixture_get(&f, "logits_eval"));
     sp_exec_free(e);
 
     e = sp_exec_new(b, m, n, 1, 0);
@@ -121,26 +73,26 @@ static void check_logits(sp_backend *b, const char *file, const char *tag)
     sp_exec_forward(e, 1);
     sp_exec_logits(e, z);
     snprintf(name, sizeof name, "torch_%s_logits_train_%s", tag, b->name);
-    compare(name, z, get(&f, "logits_train"));
+    compare(name, z, t_fixture_get(&f, "logits_train"));
     sp_exec_free(e);
 
     free(z);
     sp_model_free(m);
-    fixture_free(&f);
+    t_fixture_free(&f);
 }
 
 static void check_sgd(sp_backend *b)
 {
-    fixture f;
+    t_fixture f;
     if (fixture_read(&f, "sgd.safetensors") < 0)
         return;
     sp_model *m = network(&f);
-    const sp_tensor *x = get(&f, "input"), *y = get(&f, "labels");
-    const sp_tensor *loss = get(&f, "loss");
-    int n = atoi(meta(&f, "batch")), steps = atoi(meta(&f, "steps"));
+    const sp_tensor *x = t_fixture_get(&f, "input"), *y = t_fixture_get(&f, "labels");
+    const sp_tensor *loss = t_fixture_get(&f, "loss");
+    int n = atoi(t_fixture_meta(&f, "batch")), steps = atoi(t_fixture_meta(&f, "steps"));
     size_t per = (size_t)x->shape[1] * x->shape[2] * x->shape[3];
-    sp_sgd_opts o = {(float)atof(meta(&f, "lr")), (float)atof(meta(&f, "momentum")),
-                     (float)atof(meta(&f, "weight_decay")), 0};
+    sp_sgd_opts o = {(float)atof(t_fixture_meta(&f, "lr")), (float)atof(t_fixture_meta(&f, "momentum")),
+                     (float)atof(t_fixture_meta(&f, "weight_decay")), 0};
     sp_exec *e = sp_exec_new(b, m, n, 1, 0);
     float got[16];
     char name[160];
@@ -181,11 +133,11 @@ static void check_sgd(sp_backend *b)
     sp_exec_forward(e, 0);
     sp_exec_logits(e, z);
     snprintf(name, sizeof name, "torch_sgd_logits_eval_after_%s", b->name);
-    compare(name, z, get(&f, "logits_eval"));
+    compare(name, z, t_fixture_get(&f, "logits_eval"));
     free(z);
     sp_exec_free(e);
     sp_model_free(m);
-    fixture_free(&f);
+    t_fixture_free(&f);
 }
 
 int main(void)

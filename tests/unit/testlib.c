@@ -2,6 +2,10 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sp/base.h"
+#include "sp/safetensors.h"
 #include "testlib.h"
 
 static int n_failed, n_passed;
@@ -54,4 +58,62 @@ int t_done(void)
 {
     printf("# %d passed, %d failed\n", n_passed, n_failed);
     return n_failed ? 1 : 0;
+}
+
+int t_fixture_read(t_fixture *f, const char *relpath)
+{
+    const char *root = getenv("SP_ROOT");
+    memset(f, 0, sizeof *f);
+    f->path = sp_xasprintf("%s/tests/fixtures/%s", root ? root : ".", relpath);
+    FILE *fp = fopen(f->path, "rb");
+    int rc = -1;
+    if (!fp)
+        printf("not ok fixture %s - cannot open %s\n", relpath, f->path);
+    else if (sp_safetensors_read(fp, f->path, &f->t, &f->n, &f->meta, &f->nmeta) < 0)
+        printf("not ok fixture %s - %s\n", relpath, sp_error());
+    else
+        rc = 0;
+    if (fp)
+        fclose(fp);
+    return rc;
+}
+
+void t_fixture_free(t_fixture *f)
+{
+    for (int i = 0; i < f->n; i++)
+        sp_tensor_free(&f->t[i]);
+    for (int i = 0; i < f->nmeta; i++) {
+        free(f->meta[i].key);
+        free(f->meta[i].value);
+    }
+    free(f->t);
+    free(f->meta);
+    free(f->path);
+}
+
+const sp_tensor *t_fixture_find(const t_fixture *f, const char *name)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->t[i].name, name) == 0)
+            return &f->t[i];
+    return NULL;
+}
+
+const sp_tensor *t_fixture_get(const t_fixture *f, const char *name)
+{
+    const sp_tensor *t = t_fixture_find(f, name);
+    if (!t) {
+        fprintf(stderr, "the fixture %s lacks '%s'\n", f->path, name);
+        exit(1);
+    }
+    return t;
+}
+
+const char *t_fixture_meta(const t_fixture *f, const char *key)
+{
+    for (int i = 0; i < f->nmeta; i++)
+        if (strcmp(f->meta[i].key, key) == 0)
+            return f->meta[i].value;
+    fprintf(stderr, "the fixture %s lacks metadata '%s'\n", f->path, key);
+    exit(1);
 }

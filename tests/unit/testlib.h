@@ -16,6 +16,24 @@ int t_check(int cond, const char *name, const char *fmt, ...)
 double t_rel_err(const float *a, const float *b, size_t n);
 double t_rel_err_d(const double *a, const double *b, size_t n);
 
+/* A fixture file (safetensors) under tests/fixtures/, found from $SP_ROOT
+ * or the current folder: its tensors and metadata.  get and meta exit the
+ * test when the name is missing (a broken fixture); find returns NULL. */
+#include "sp/tensor.h"
+#include "sp/model.h"
+typedef struct t_fixture {
+    char *path;
+    sp_tensor *t;
+    int n;
+    sp_meta_entry *meta;
+    int nmeta;
+} t_fixture;
+int t_fixture_read(t_fixture *f, const char *relpath);   /* prints "not ok" on failure */
+void t_fixture_free(t_fixture *f);
+const sp_tensor *t_fixture_find(const t_fixture *f, const char *name);
+const sp_tensor *t_fixture_get(const t_fixture *f, const char *name);
+const char *t_fixture_meta(const t_fixture *f, const char *key);
+
 /* Exit status for main(): 1 if any check failed. */
 int t_done(void);
 

@@ -65,6 +65,8 @@ static void cpu_fill_table(sp_backend *b)
     b->dropout_bwd = sp_cpu_dropout_bwd;
     b->xent = sp_cpu_xent;
     b->sgd = sp_cpu_sgd;
+    b->fill_normal = sp_cpu_fill_normal;
+    b->conn_sens = sp_cpu_conn_sens;
 }
 
 sp_backend *sp_cpu_backend_create(void)

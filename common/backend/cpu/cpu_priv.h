@@ -117,6 +117,12 @@ void sp_cpu_dropout_fwd(sp_backend *b, float *out, float *keep, const float *in,
 void sp_cpu_dropout_bwd(sp_backend *b, float *din, const float *dout, const float *keep,
                         size_t n);
 
+/* cpu_stage.c */
+void sp_cpu_fill_normal(sp_backend *b, float *x, size_t n, float std, uint64_t seed,
+                        uint64_t counter);
+void sp_cpu_conn_sens(sp_backend *b, float *score, float *map, const float *w, const float *dw,
+                      int k, int c, int khw);
+
 /* cpu_loss.c */
 void sp_cpu_xent(sp_backend *b, float *loss, float *dlogits, const float *logits,
                  const int32_t *labels, int n, int classes, float scale);

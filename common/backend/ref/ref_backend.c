@@ -54,5 +54,7 @@ sp_backend *sp_ref_backend_create(void)
 
     b->xent = sp_ref_xent;
     b->sgd = sp_ref_sgd;
+    b->fill_normal = sp_ref_fill_normal;
+    b->conn_sens = sp_ref_conn_sens;
     return b;
 }

@@ -91,6 +91,12 @@ void sp_ref_dropout_bwd(sp_backend *b, float *din, const float *dout, const floa
 void sp_ref_xent(sp_backend *b, float *loss, float *dlogits, const float *logits,
                  const int32_t *labels, int n, int classes, float scale);
 
+/* ref_stage.c */
+void sp_ref_fill_normal(sp_backend *b, float *x, size_t n, float std, uint64_t seed,
+                        uint64_t counter);
+void sp_ref_conn_sens(sp_backend *b, float *score, float *map, const float *w, const float *dw,
+                      int k, int c, int khw);
+
 /* ref_sgd.c */
 void sp_ref_sgd(sp_backend *b, float *w, const float *g, float *v, size_t n,
                 float lr, float momentum, float weight_decay, int nesterov);

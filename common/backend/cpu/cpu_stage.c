@@ -1,0 +1,43 @@
+/* cpu_stage.c: the pruning stage's twin operations as OpenMP loops: normal
+ * redraws in chunks (rules_priv.h: the same values as the reference
+ * backend) and the connection sensitivity per output channel. */
+#include <math.h>
+#include "cpu_priv.h"
+#include "../rules_priv.h"
+
+void sp_cpu_fill_normal(sp_backend *b, float *x /* n; = */, size_t n, float std, uint64_t seed,
+                        uint64_t counter)
+{
+    (void)b;
+    sp_normal_key key = sp_normal_key_of(seed, counter);
+    long chunks = (long)((n + SP_NORMAL_CHUNK - 1) / SP_NORMAL_CHUNK);
+#pragma omp parallel for schedule(static) if (chunks > 1)
+    for (long j = 0; j < chunks; j++) {
+        size_t lo = (size_t)j * SP_NORMAL_CHUNK, hi = lo + SP_NORMAL_CHUNK < n ? lo + SP_NORMAL_CHUNK : n;
+        sp_normal_range(x + lo, lo, hi, std, key);
+    }
+}
+
+/* Sums in float per output channel: a channel has at most a few thousand
+ * inputs times the kernel area, where float keeps the relative error near
+ * 1e-6, and the ranking only compares these sums. */
+void sp_cpu_conn_sens(sp_backend *b, float *score /* K; = */, float *map /* K,KHW; = */,
+                      const float *w /* K,C,KHW */, const float *dw /* K,C,KHW */,
+                      int k, int c, int khw)
+{
+    (void)b;
+#pragma omp parallel for schedule(static) if ((size_t)k * c * khw > 16384)
+    for (int o = 0; o < k; o++) {
+        float *m = map + (size_t)o * khw;
+        for (int q = 0; q < khw; q++)
+            m[q] = 0.0f;
+        const float *wo = w + (size_t)o * c * khw, *go = dw + (size_t)o * c * khw;
+        for (int i = 0; i < c; i++)
+            for (int q = 0; q < khw; q++)
+                m[q] += fabsf(wo[(size_t)i * khw + q] * go[(size_t)i * khw + q]);
+        float total = 0.0f;
+        for (int q = 0; q < khw; q++)
+            total += m[q];
+        score[o] = total;
+    }
+}

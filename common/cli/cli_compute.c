@@ -1,0 +1,51 @@
+/* cli_compute.c: the set-up every program that runs a network repeats:
+ * threads, datasets, backend, preprocessing, the resume state (see
+ * cli.h).  Each dies with the library's sentence, as every program did. */
+#include <omp.h>
+#include <string.h>
+#include <unistd.h>
+#include "sp/backend.h"
+#include "sp/cli.h"
+#include "sp/data.h"
+#include "sp/preproc.h"
+
+void sp_cli_threads(int n)
+{
+    if (n)
+        omp_set_num_threads(n);
+}
+
+sp_dataset *sp_data_open_or_die(const char *path)
+{
+    sp_dataset *d = sp_data_open(path);
+    if (!d)
+        sp_die("%s", sp_error());
+    return d;
+}
+
+sp_backend *sp_backend_create_or_die(const char *device)
+{
+    sp_backend *b = sp_backend_create(device);
+    if (!b)
+        sp_die("%s", sp_error());
+    return b;
+}
+
+void sp_preproc_or_die(sp_preproc *pre, const sp_model *m, const sp_dataset *d,
+                       const char *input, const char *mean, const char *std)
+{
+    if (sp_preproc_get(m, d, pre) < 0)
+        sp_die("%s: %s", sp_in_name(input), sp_error());
+    if (sp_preproc_override(pre, mean, std) < 0)
+        sp_die_usage("%s", sp_error());
+}
+
+char *sp_cli_resume_state(const char *output, int *resume)
+{
+    if (!output || strcmp(output, "-") == 0)
+        return NULL;
+    char *state = sp_xasprintf("%s.resume", output);
+    if (*resume && access(state, F_OK) != 0)
+        *resume = 0;
+    return state;
+}
