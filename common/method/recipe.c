@@ -1,6 +1,6 @@
 /* recipe.c: the settings of a stage that follow from the network, as the
- * method was published for it (sp-method(7), RECIPES; SP-ALGORITHM.md
- * section 3 "defaults per recipe" and 3a).  Every value can be overridden
+ * method was published for it (sp-method(7), RECIPES and
+ * DIFFERENCES FROM THE ORIGINAL CODE).  Every value can be overridden
  * by an option of sp-train-mask. */
 #include <string.h>
 #include "sp/base.h"

@@ -1,6 +1,6 @@
 /* flops.c: the cost of one sample through a graph.
  *
- * Two conventions (SP-ALGORITHM.md section 7): MACs, and the "thop" count
+ * Two conventions (sp-method(7), COUNTING): MACs, and the "thop" count
  * of the published baselines the method compares with.  Each operation's
  * share is its own (ops.c); this file only sums them. */
 #include <string.h>

@@ -2,7 +2,7 @@
  *
  * Shape rules follow PyTorch (floor-mode windows, the option-A shortcut
  * taking every sh-th row from 0) so a graph has the shapes of the module it
- * names.  Costs follow SP-ALGORITHM.md section 7: MACs count conv and
+ * names.  Costs follow sp-method(7), COUNTING: MACs count conv and
  * linear multiply-accumulates; the "thop" convention of the published
  * baselines adds a conv bias per output, two per batch-norm element, one per
  * average-pool output (adaptive: the window's area plus one) and ignores a

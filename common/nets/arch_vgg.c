@@ -8,7 +8,7 @@
  *
  * The ImageNet head's AdaptiveAvgPool2d(7, 7) is the identity on the 7x7
  * map of a 224x224 input and is left out there: the published FLOPs of
- * this network (SP-ALGORITHM.md section 7) do not include it.  Other
+ * this network (sp-method(7), COUNTING) do not include it.  Other
  * input sizes keep it, so the classifier still receives 512x7x7. */
 #include <string.h>
 #include "arch_priv.h"

@@ -1,4 +1,4 @@
-/* schedule.c: learning-rate schedules (SP-ALGORITHM.md section 5). */
+/* schedule.c: learning-rate schedules (sp-method(7), FINE-TUNING). */
 #include <math.h>
 #include <string.h>
 

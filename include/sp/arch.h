@@ -1,7 +1,7 @@
 /* arch.h: the built-in networks (sp-init --arch NAME).
  *
  * Each builder lays out the public model's modules under their PyTorch
- * names and declares its pruning blocks as SP-ALGORITHM.md section 2 numbers
+ * names and declares its pruning blocks as sp-method(7), Blocks, numbers
  * them.  Input size and channel count may differ from the default where the
  * network allows it (a CIFAR ResNet on 1x28x28 images); where it does not,
  * the builder fails with a sentence saying why. */

@@ -130,7 +130,7 @@ struct sp_backend {
     void (*sgd)(sp_backend *b, float *w, const float *g, float *v, size_t n,
                 float lr, float momentum, float weight_decay, int nesterov);
 
-    /* The pruning stage (SP-ALGORITHM.md section 3, sp-method(7)). */
+    /* The pruning stage (sp-method(7), STEPS). */
     /* x[i] = std * N(0,1), counter-based (rules_priv.h: sp_normal_range):
      * the same (seed, counter) gives the same values on every backend and
      * for any thread count (overwrites). */

@@ -102,7 +102,7 @@ int sp_exec_param_upload(sp_exec *e, const char *name, const float *host);
 int sp_exec_param_download(sp_exec *e, const char *name, float *host);
 int sp_exec_grad_download(sp_exec *e, const char *name, float *host);
 
-/* The sensitivity twin's loss (SP-ALGORITHM.md section 3 step 1): the
+/* The sensitivity twin's loss (sp-method(7), step 1): the
  * negative mean of the true class's raw logit, -(1/n) sum_i z[i, y_i]
  * (PyTorch's nll_loss applied to logits), prepared for sp_exec_backward
  * like sp_exec_loss.  Labels required. */

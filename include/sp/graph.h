@@ -92,7 +92,7 @@ typedef struct sp_param_info {
 typedef struct sp_count {
     int64_t params;           /* learnable elements */
     int64_t macs;             /* conv + linear multiply-accumulates */
-    int64_t flops_thop;       /* the original method's convention (SP-ALGORITHM 7) */
+    int64_t flops_thop;       /* the original method's convention (sp-method(7), COUNTING) */
 } sp_count;
 
 sp_graph *sp_graph_new(const char *arch, int c, int h, int w);

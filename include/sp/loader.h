@@ -7,7 +7,7 @@
  * whenever: a run resumed at batch k of epoch e sees exactly the data the
  * uninterrupted run saw.
  *
- * Augmentations (SP-ALGORITHM.md section 6):
+ * Augmentations (sp-method(7), DATA):
  *   none      resize the shorter side to size*256/224 and take the centre
  *             crop when the record is not already the input size
  *   cifar     zero-pad by 4, random crop, horizontal flip

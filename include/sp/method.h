@@ -1,7 +1,7 @@
 /* method.h: the pieces of one Sensitivity Pruner stage, each a plain
  * function of host arrays so that it can be checked against the PyTorch
- * oracle (tests/fixtures/method).  Sections refer to sp-method(7), which
- * follows SP-ALGORITHM section 3 step by step.
+ * oracle (tests/fixtures/method).  Sections refer to sp-method(7), the
+ * method in sp's words, step by step.
  *
  *   recipe     the settings that follow from the network (sp-method(7), RECIPES)
  *   ranking    sensitivity scores -> this batch's 0/1 target per layer (step 2)

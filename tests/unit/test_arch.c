@@ -1,6 +1,6 @@
 /* test_arch.c: the built-in networks and their initial weights.
  *
- * Oracles: the FLOPs and parameter baselines of SP-ALGORITHM.md section 7
+ * Oracles: the FLOPs and parameter baselines of sp-method(7), COUNTING
  * (the published figures), the parameter counts of the published CIFAR
  * ResNets (and a closed formula for them), their state_dict names and
  * shapes (tests/fixtures/arch/resnetN-keys.txt, written from the real
@@ -56,7 +56,7 @@ static void test_every_network(void)
           strstr(sp_error(), "resnet57") != NULL, "unknown network is refused");
 }
 
-/* SP-ALGORITHM.md section 7. */
+/* sp-method(7), COUNTING. */
 static void test_published_figures(void)
 {
     static const struct { const char *arch; int classes; int64_t flops, params; } fig[] = {

@@ -1,5 +1,5 @@
 /* ref_stage.c: the two operations of the pruning stage's sensitivity twin
- * (SP-ALGORITHM.md section 3 step 1), plainly: the twin's normal redraws
+ * (sp-method(7), step 1), plainly: the twin's normal redraws
  * and the connection sensitivity summed per output channel, in double. */
 #include <math.h>
 #include "ref_priv.h"
