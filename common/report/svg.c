@@ -81,7 +81,8 @@ static void tick_label(char *s, size_t n, double v, double step)
 static void axes(sp_text *t, const frame *f, const char *title, const char *xlabel)
 {
     char s[32];
-    text(t, f->x, f->y - 8, "start", "font-weight=\"bold\"", title);
+    if (title)
+        text(t, f->x, f->y - 8, "start", "font-weight=\"bold\"", title);
     sp_text_printf(t, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
                    "stroke=\"#999\"/>\n", f->x, f->y, f->w, f->h);
     double step = nice_step(f->y0, f->y1, 4);
@@ -205,9 +206,8 @@ void sp_svg_panels(sp_text *svg, const char *title, const sp_plot_panel *p, int 
 void sp_svg_categories(sp_text *svg, const char *title, const char *const *label,
                        const double *v, int n)
 {
-    int h = 250;
-    frame f = {LEFT, TOP + 10, WIDTH - LEFT - 40, h - TOP - 10 - 60, -0.5, n - 0.5, INFINITY,
-               -INFINITY};
+    int h = 260, top = 44;            /* room for the values above the highest points */
+    frame f = {LEFT, top, WIDTH - LEFT - 40, h - top - 60, -0.5, n - 0.5, INFINITY, -INFINITY};
     for (int i = 0; i < n; i++)
         if (isfinite(v[i])) {
             f.y0 = fmin(f.y0, v[i]);
@@ -215,10 +215,10 @@ void sp_svg_categories(sp_text *svg, const char *title, const char *const *label
         }
     if (!isfinite(f.y0))
         f.y0 = 0, f.y1 = 1;
-    f.y1 += 0.12 * (f.y1 - f.y0);      /* room for the value above the highest point */
     nice_range(&f.y0, &f.y1);
     begin(svg, h, title);
-    axes(svg, &f, title, NULL);
+    text(svg, f.x, 18, "start", "font-weight=\"bold\"", title);
+    axes(svg, &f, NULL, NULL);
     sp_text_puts(svg, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"");
     for (int i = 0; i < n; i++)
         if (isfinite(v[i]))
