@@ -47,7 +47,7 @@ $(BUILD)/common/%.o: common/%.c $(BUILD)/flags
 
 # The twin's normal draws vectorise only without errno (rules_priv.h).
 $(BUILD)/common/backend/cpu/cpu_stage.o $(BUILD)/common/backend/ref/ref_stage.o: \
-    LIB_CFLAGS += -fno-math-errno
+    LIB_CFLAGS += -fno-math-errno -ffp-contract=off
 
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)

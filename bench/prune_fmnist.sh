@@ -6,7 +6,8 @@
 #
 # A resnet20 baseline (28x28 grey input) is trained by sp-finetune; then,
 # for every rate and seed, its three stages are pruned
-#   sp:      sp-train-mask + sp-compress, block by block;
+#   sp:      sp-train-mask + sp-compress, block by block (the recipe's
+#            global ranking; sp-layer: the same with --sort layer);
 #   l1, random: sp-select --by l1|random at the uniform width, and again
 #            with --widths-from the method's stage (the same architecture);
 # and every pruned network is fine-tuned for one epoch and evaluated.
@@ -71,6 +72,8 @@ for r in $RATES; do
     for s in $SEEDS; do
         prune "sp-r$r-s$s" "$s" sp-train-mask $STAGE --rate "$r"
         report "sp-r$r-s$s" "sp-r$r-s$s.ft.spk"
+        prune "sp-layer-r$r-s$s" "$s" sp-train-mask $STAGE --sort layer --rate "$r"
+        report "sp-layer-r$r-s$s" "sp-layer-r$r-s$s.ft.spk"
         for by in l1 random; do
             prune "$by-r$r-s$s" "$s" sp-select --by "$by" --rate "$r"
             report "$by-r$r-s$s" "$by-r$r-s$s.ft.spk"
@@ -79,3 +82,15 @@ for r in $RATES; do
         done
     done
 done
+
+# the table: the last line of every network, mean and spread over seeds
+echo
+echo "| rate | selection | top-1 % (mean +- sd, seeds) | FLOPs (thop) | parameters |"
+echo "|---|---|---|---:|---:|"
+awk '{ last[$1] = $0 } END { for (k in last) print last[k] }' results.txt | awk '
+    $1 == "baseline" { printf "| 1 | baseline | %.2f | %d | %d |\n", $2, $5, $3; next }
+    { n = split($1, part, "-r"); name = part[1]; rs = part[2]; sub(/-s[0-9]+$/, "", rs)
+      k = rs " " name; c[k]++; t[k] += $2; tt[k] += $2 * $2; f[k] += $5; p[k] += $3 }
+    END { for (k in c) { split(k, a, " "); m = t[k] / c[k]; v = tt[k] / c[k] - m * m
+            printf "| %s | %s | %.2f +- %.2f (%d) | %d | %d |\n", a[1], a[2], m,
+                   sqrt(v > 0 ? v : 0), c[k], f[k] / c[k], p[k] / c[k] } }' | sort -t'|' -k2,2r -k3,3

@@ -101,7 +101,7 @@ __attribute__((always_inline)) static inline void sp_normal_pair(uint32_t j, flo
  * that call it are built with -fno-math-errno (the Makefile; the square
  * root's argument is never negative), which lets the loop be vectorised. */
 #define SP_NORMAL_CHUNK 65536
-static inline void sp_normal_range(float *x, size_t lo, size_t hi, float std, sp_normal_key k)
+__attribute__((always_inline)) static inline void sp_normal_range(float *x, size_t lo, size_t hi, float std, sp_normal_key k)
 {
     size_t pairs = (hi - lo) / 2;
     uint32_t first = (uint32_t)(lo / 2);

@@ -5,6 +5,15 @@
 #include "cpu_priv.h"
 #include "../rules_priv.h"
 
+/* One chunk of a draw, compiled for the widest vectors the CPU has.  The
+ * arithmetic is the same on every path (no contraction into FMA under
+ * -std=c11, IEEE square root and division), so the floats are too. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void normal_chunk(float *x, size_t lo, size_t hi, float std, sp_normal_key key)
+{
+    sp_normal_range(x, lo, hi, std, key);
+}
+
 void sp_cpu_fill_normal(sp_backend *b, float *x /* n; = */, size_t n, float std, uint64_t seed,
                         uint64_t counter)
 {
@@ -14,7 +23,7 @@ void sp_cpu_fill_normal(sp_backend *b, float *x /* n; = */, size_t n, float std,
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (long j = 0; j < chunks; j++) {
         size_t lo = (size_t)j * SP_NORMAL_CHUNK, hi = lo + SP_NORMAL_CHUNK < n ? lo + SP_NORMAL_CHUNK : n;
-        sp_normal_range(x + lo, lo, hi, std, key);
+        normal_chunk(x + lo, lo, hi, std, key);
     }
 }
 
