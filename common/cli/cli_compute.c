@@ -1,19 +1,12 @@
 /* cli_compute.c: the set-up every program that runs a network repeats:
- * threads, datasets, backend, preprocessing, the resume state (see
+ * datasets, backend, preprocessing, the resume state (see
  * cli.h).  Each dies with the library's sentence, as every program did. */
-#include <omp.h>
 #include <string.h>
 #include <unistd.h>
 #include "sp/backend.h"
 #include "sp/cli.h"
 #include "sp/data.h"
 #include "sp/preproc.h"
-
-void sp_cli_threads(int n)
-{
-    if (n)
-        omp_set_num_threads(n);
-}
 
 sp_dataset *sp_data_open_or_die(const char *path)
 {

@@ -71,7 +71,7 @@ struct sp_model;
 struct sp_model *sp_ckpt_load_or_die(const char *path);
 void sp_ckpt_save_or_die(const struct sp_model *m, const char *path);
 
-/* ---- programs that run a network (cli_compute.c) ---------------------- */
+/* ---- programs that run a network (cli_compute.c, cli_threads.c) ------- */
 
 struct sp_backend;
 struct sp_dataset;
@@ -79,6 +79,10 @@ struct sp_preproc;
 /* --threads N: the compute threads; 0 (not given) keeps OpenMP's default,
  * every core.  Call before the first parallel region. */
 void sp_cli_threads(int n);
+/* How idle OpenMP threads wait, in words: a program that computes makes
+ * them sleep at once unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set
+ * (common/cli/cli_threads.c). */
+const char *sp_cli_wait_policy(void);
 /* A packed dataset (sp_data_open), or die. */
 struct sp_dataset *sp_data_open_or_die(const char *path);
 /* The backend --device names ("cpu", "ref"), or die. */
