@@ -26,11 +26,12 @@ typedef struct options {
     double rate;              /* 0: not given */
     int block;                /* -1: not given */
     uint64_t seed;
+    int round;                /* 0: not given */
 } options;
 
 static const char usage_text[] =
     "Usage: sp-select --by l1|l2|bn|random --block K (--rate R | --widths-from FILE)\n"
-    "                 [--seed S] [-o FILE] [FILE]\n"
+    "                 [--round N] [--seed S] [-o FILE] [FILE]\n"
     "Mask the channels of one block that a one-shot criterion ranks lowest: read\n"
     "the checkpoint FILE (or standard input) and write it with the block's masks\n"
     "holding the 0/1 channel index, a trained stage for sp-compress.\n"
@@ -42,6 +43,8 @@ static const char usage_text[] =
     "  -w, --widths-from FILE\n"
     "                       keep as many channels per layer as the checkpoint FILE\n"
     "                       kept in the same block\n"
+    "      --round N        keep a multiple of N channels in each layer, the count\n"
+    "                       rounded up (default 1: as --rate or --widths-from say)\n"
     "  -s, --seed S         seed of the random criterion (default 0)\n"
     "  -o, --output FILE    write to FILE instead of standard output\n"
     "  -h, --help           show this help and exit\n"
@@ -55,6 +58,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"rate", required_argument, NULL, 'r'},
         {"widths-from", required_argument, NULL, 'w'},
         {"seed", required_argument, NULL, 's'},
+        {"round", required_argument, NULL, 'R'},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -78,6 +82,7 @@ static void parse_command_line(int argc, char **argv, options *o)
                 sp_die_usage("--rate: '%s' is not in (0, 1]", optarg);
             break;
         case 'w': o->widths_from = optarg; break;
+        case 'R': o->round = (int)sp_arg_long("--round", optarg, 1, 4096); break;
         case 's': o->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, LONG_MAX); break;
         case 'o': o->output = optarg; break;
         case 'h': sp_print_help(usage_text);
@@ -104,7 +109,8 @@ int main(int argc, char **argv)
     sp_cli_init("sp-select");
     parse_command_line(argc, argv, &o);
     sp_model *m = sp_ckpt_load_or_die(o.input);
-    sp_select_opts so = {.block = o.block, .by = o.by, .rate = o.rate, .seed = o.seed};
+    sp_select_opts so = {.block = o.block, .by = o.by, .rate = o.rate, .seed = o.seed,
+                         .round = o.round};
     int *kept = NULL;
     if (o.widths_from) {
         sp_model *ref = sp_ckpt_load_or_die(o.widths_from);

@@ -30,7 +30,7 @@ typedef struct options {
     const char *input, *output, *data, *val, *log, *device, *mean, *std, *augment;
     const char *recipe, *sort, *pool, *ssty_loss;
     double rate, beta0, beta1, ssty_scale, twin_scale;
-    int block, epochs, batch, window, beta_range, threads, bar_epoch;
+    int block, epochs, batch, window, beta_range, threads, bar_epoch, round;
     sp_train_opts t;
     sp_log *logf;
     sp_progress *bar;
@@ -43,9 +43,10 @@ static const char usage_text[] =
     "                     [--beta-range N] [--beta-start X] [--beta-end X]\n"
     "                     [--sort global|layer] [--pool all|masked]\n"
     "                     [--ssty-loss logit|ce] [--ssty-scale X]\n"
-    "                     [--twin-current-scale X] [--augment NAME] [--mean V,V,V]\n"
-    "                     [--std V,V,V] [--seed S] [--device cpu|ref] [--threads N]\n"
-    "                     [--save-every K] [--resume] [--log FILE] [FILE] [-o OUT]\n"
+    "                     [--twin-current-scale X] [--round N] [--augment NAME]\n"
+    "                     [--mean V,V,V] [--std V,V,V] [--seed S] [--device cpu|ref]\n"
+    "                     [--threads N] [--save-every K] [--resume] [--log FILE]\n"
+    "                     [FILE] [-o OUT]\n"
     "Run one pruning stage: learn which channels of block K to keep, training the\n"
     "network (FILE, or standard input) and its mask generators together, and\n"
     "write the best epoch with the block's channel index (OUT, or standard output)\n"
@@ -77,6 +78,9 @@ static const char usage_text[] =
     "                         (default logit)\n"
     "      --ssty-scale X     multiply every generator input by X (default 1)\n"
     "      --twin-current-scale X  scale the block's layers in the twin (default 1)\n"
+    "      --round N          keep a multiple of N channels in each layer: the count\n"
+    "                         the stage learned, rounded up with the channels whose\n"
+    "                         mean mask is highest (default 1: as learned)\n"
     "  -a, --augment NAME     cifar, imagenet or none (default: the checkpoint's)\n"
     "      --mean V,V,V       per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V        per-channel standard deviation (default: the checkpoint's)\n"
@@ -94,7 +98,7 @@ static const char usage_text[] =
 
 enum { OPT_RATE = 256, OPT_RECIPE, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_WINDOW, OPT_BETA_RANGE,
        OPT_BETA0, OPT_BETA1, OPT_SORT, OPT_POOL, OPT_SSTY_LOSS, OPT_SSTY_SCALE, OPT_TWIN_SCALE,
-       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY };
+       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_ROUND };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -118,6 +122,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"ssty-loss", required_argument, NULL, OPT_SSTY_LOSS},
         {"ssty-scale", required_argument, NULL, OPT_SSTY_SCALE},
         {"twin-current-scale", required_argument, NULL, OPT_TWIN_SCALE},
+        {"round", required_argument, NULL, OPT_ROUND},
         {"augment", required_argument, NULL, 'a'},
         {"mean", required_argument, NULL, OPT_MEAN},
         {"std", required_argument, NULL, OPT_STD},
@@ -178,6 +183,7 @@ static void parse_command_line(int argc, char **argv, options *o)
             o->twin_scale = sp_arg_double("--twin-current-scale", optarg, 1e-9, 1e9);
             break;
         case 'a': o->augment = optarg; break;
+        case OPT_ROUND: o->round = (int)sp_arg_long("--round", optarg, 1, 4096); break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
         case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
@@ -291,6 +297,7 @@ static void setup_stage(options *o, sp_model *m, const sp_dataset *train, sp_sta
     so->ssty_loss = o->ssty_loss && strcmp(o->ssty_loss, "ce") == 0 ? SP_SSTY_CE : SP_SSTY_LOGIT;
     so->ssty_scale = o->ssty_scale;
     so->twin_current_scale = o->twin_scale;
+    so->round = o->round;
     so->seed = o->t.seed;
     so->epochs = o->epochs ? o->epochs : r->epochs;
     so->batch = o->batch ? o->batch : r->batch;

@@ -241,7 +241,7 @@ int sp_select_stage(sp_model *m, const sp_select_opts *o)
     int rc = 0;
     for (int k = 0; k < ns && rc == 0; k++) {
         int c = s[k].channels;
-        int want = o->kept ? o->kept[k] : sp_select_count(c, o->rate);
+        int want = sp_round_up(o->kept ? o->kept[k] : sp_select_count(c, o->rate), c, o->round);
         if (want < 1 || want > c) {
             rc = sp_errorf("cannot keep %d of the %d channels of '%s'", want, c, s[k].producer);
             break;
@@ -291,6 +291,8 @@ int sp_select_stage(sp_model *m, const sp_select_opts *o)
         sp_model_set_meta(m, "stage.seed", buf);
         sp_model_set_meta(m, "stage.input", crc);
         sp_model_set_meta(m, "stage.kept", kept);
+        snprintf(buf, sizeof buf, "%d", o->round);
+        sp_model_set_meta(m, "stage.round", o->round > 1 ? buf : NULL);
     }
     for (int k = 0; k < ns; k++)
         free(keep[k]);

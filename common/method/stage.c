@@ -59,6 +59,7 @@ static void site_alloc(site *s, int window)
     s->tmp = sp_xcalloc(c, sizeof *s->tmp);
     s->win = sp_xcalloc(c * window, sizeof *s->win);
     s->index = sp_xcalloc(c, sizeof *s->index);
+    s->hard = sp_xcalloc(c, sizeof *s->hard);
     s->soft = sp_xcalloc(c, sizeof *s->soft);
     s->best_index = sp_xcalloc(c, sizeof *s->best_index);
     s->best_soft = sp_xcalloc(c, sizeof *s->best_soft);
@@ -70,7 +71,7 @@ static void site_free(site *s)
     sp_gen_free(&s->best_gen);
     sp_beta_free(&s->beta);
     free(s->p), free(s->m), free(s->t), free(s->dm), free(s->tmp), free(s->win);
-    free(s->index), free(s->soft), free(s->best_index), free(s->best_soft);
+    free(s->index), free(s->hard), free(s->soft), free(s->best_index), free(s->best_soft);
 }
 
 static int build_sites(sp_stage *st, const sp_model *m)
@@ -278,7 +279,9 @@ static int before_validate(void *ctx, sp_exec *e)
             return sp_errorf("an epoch ended before its first full window of %d steps; "
                              "use more training images, a smaller --batch or a smaller "
                              "--window", st->o.window);
-        if (upload_masks(e, s, s->index) < 0)
+        memcpy(s->hard, s->index, (size_t)s->c * sizeof *s->hard);
+        sp_index_round(s->c, s->soft, s->hard, st->o.round);
+        if (upload_masks(e, s, s->hard) < 0)
             return -1;
     }
     return 0;
@@ -296,7 +299,7 @@ static void best(void *ctx)
     for (int k = 0; k < st->ns; k++) {
         site *s = &st->s[k];
         copy_gen(&s->best_gen, &s->gen);
-        memcpy(s->best_index, s->index, (size_t)s->c * sizeof *s->index);
+        memcpy(s->best_index, s->hard, (size_t)s->c * sizeof *s->hard);
         memcpy(s->best_soft, s->soft, (size_t)s->c * sizeof *s->soft);
     }
 }
@@ -320,6 +323,11 @@ sp_stage *sp_stage_new(sp_backend *b, sp_model *m, const sp_stage_opts *o)
                            "beta=%.9g,%.9g ssty=%d,%.9g,%.9g", o->block, o->rate, o->sort_layer,
                            o->pool_masked, o->window, o->beta_range, o->beta0, o->beta1,
                            (int)o->ssty_loss, o->ssty_scale, o->twin_current_scale);
+    if (o->round > 1) {       /* the keys of earlier runs stay as they were */
+        char *k = sp_xasprintf("%s round=%d", st->key, o->round);
+        free(st->key);
+        st->key = k;
+    }
     return st;
 }
 

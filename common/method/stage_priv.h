@@ -37,6 +37,7 @@ typedef struct site {
     float *p, *m, *t, *dm, *tmp;  /* P map, soft mask, target, mask gradient */
     float *win;                   /* window x c soft masks */
     float *index, *soft;          /* the last window's index and mean mask */
+    float *hard;                  /* index, its count rounded (--round) */
     float *best_index, *best_soft;
     int have_index;
 } site;

@@ -154,6 +154,8 @@ int sp_stage_finish(void *ctx, sp_model *m)
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)st->o.seed);
     sp_model_set_meta(m, "stage.seed", buf);
     sp_model_set_meta(m, "stage.recipe", st->o.recipe->name);
+    snprintf(buf, sizeof buf, "%d", st->o.round);
+    sp_model_set_meta(m, "stage.round", st->o.round > 1 ? buf : NULL);
     sp_model_set_meta(m, "stage.kept", kept);
     free(kept);
     return 0;

@@ -31,6 +31,28 @@ void sp_window_index(int n, int c, const float *masks, sp_vote vote, float *inde
     free(share);
 }
 
+int sp_round_up(int k, int c, int n)
+{
+    if (n <= 1)
+        return k;
+    long r = ((long)k + n - 1) / n * n;
+    return r > c ? c : (int)r;
+}
+
+void sp_index_round(int c, const float *score, float *index, int n)
+{
+    int kept = 0;
+    for (int ch = 0; ch < c; ch++)
+        kept += index[ch] != 0.0f;
+    for (int want = sp_round_up(kept, c, n); kept < want; kept++) {
+        int best = -1;
+        for (int ch = 0; ch < c; ch++)
+            if (index[ch] == 0.0f && (best < 0 || score[ch] > score[best]))
+                best = ch;
+        index[best] = 1.0f;
+    }
+}
+
 double sp_two_side(int c, const float *m)
 {
     int k = 0;

@@ -101,6 +101,14 @@ void sp_window_index(int n, int c, const float *masks, sp_vote vote, float *inde
                      float *mean_out);
 /* Share of m's entries strictly above 0.8 or strictly below 0.2. */
 double sp_two_side(int c, const float *m);
+
+/* Widths that suit the hardware (--round N): k kept of c channels rounded
+ * up to a multiple of n, at most c (n <= 1: k). */
+int sp_round_up(int k, int c, int n);
+/* Round the kept count of index (c values, 1 kept, 0 removed) up to a
+ * multiple of n by keeping also the removed channels whose score is
+ * highest (the lowest channel first among equals). */
+void sp_index_round(int c, const float *score, float *index, int n);
 /* lambda after a window: 0 if 1 - x < rho, else 5 |x - 1 + rho|, with x
  * the share of zeros in the index and rho the share of ones in the
  * batch's target (sp_share_ones). */

@@ -47,6 +47,7 @@ typedef struct sp_select_opts {
     uint64_t seed;      /* random's stream; recorded whatever the criterion */
     const int *kept;    /* NULL, or the channels to keep at each masked
                            activation of the block, in anchor order */
+    int round;          /* kept counts rounded up to a multiple (0, 1: not) */
 } sp_select_opts;
 
 /* Select block o->block of m: refuses a network that carries a trained

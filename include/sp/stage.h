@@ -43,6 +43,7 @@ typedef struct sp_stage_opts {
     uint64_t seed;
     int epochs, batch;
     int64_t batches;          /* training batches per epoch */
+    int round;                /* kept counts rounded up to a multiple (0, 1: not) */
 } sp_stage_opts;
 
 /* What a window changed, for progress and --log. */

@@ -106,6 +106,15 @@ if sp-select --by bn --rate 0.5 --block 0 "$T/random_c.spk" 2>"$T/err" | sp-comp
     ok select_second_stage
 else fail select_second_stage "$(head -c 300 "$T/err") $(meta "$T/two.spk" stage.compressed)"; fi
 
+# --round 8: 19 of 64 channels becomes 24, the l1 choice plus the next best,
+# in stage.kept and in the compressed widths.
+if sp-select --by l1 --rate 0.3 --block 2 --round 8 "$T/r20.spk" 2>"$T/err" >"$T/round.spk" &&
+   [ "$(meta "$T/round.spk" stage.kept)" = 24,24,24 ] && [ "$(meta "$T/round.spk" stage.round)" = 8 ] &&
+   sp-compress "$T/round.spk" 2>>"$T/err" | sp-inspect --blocks >"$T/round.txt" 2>>"$T/err" &&
+   [ "$(awk '$1 == 2 && $3 == 24' "$T/round.txt" | wc -l)" -eq 3 ]; then
+    ok select_round
+else fail select_round "$(head -c 300 "$T/err") $(meta "$T/round.spk" stage.kept)"; fi
+
 # Failures: one line, exit 1 (bad data) or 2 (usage), no output left behind.
 sp-init --arch resnet20 --classes 100 -o "$T/r20_100.spk" 2>/dev/null
 sp-init --arch vgg16-cifar-fc -o "$T/fc.spk" 2>/dev/null

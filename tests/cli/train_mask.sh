@@ -75,6 +75,23 @@ if sp-train-mask --block 0 --data "$T/train.spd" --val "$T/val.spd" --epochs 1 -
     sp-flops >"$T/flops.txt" 2>>"$T/e" && grep -q . "$T/flops.txt"
 then ok "train_mask_pipe"; else fail "train_mask_pipe" "$(head -c 300 "$T/e")"; fi
 
+# --round 4: every layer of block 0 (16 channels) keeps a multiple of 4,
+# in its masks and in stage.kept.
+if sp-train-mask --block 0 --data "$T/train.spd" --val "$T/val.spd" --epochs 1 --batch 8 \
+    --window 4 --rate 0.3 --device ref --seed 1 --round 4 -o "$T/round.spk" "$T/net.spk" 2>"$T/e"
+then
+    [ -n "$PY" ] && py_check "import json, struct" "train_mask_round" '
+f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]; h = json.loads(f.read(n))
+meta = h["__metadata__"]; base = 8 + n
+def arr(name):
+    e = h[name]; f.seek(base + e["data_offsets"][0])
+    return np.frombuffer(f.read(e["data_offsets"][1] - e["data_offsets"][0]), "<f4")
+kept = [int(arr(k).sum()) for k in sorted(k for k in h if k.endswith(".m.mask"))]
+assert len(kept) == 3 and all(k % 4 == 0 and 0 < k <= 16 for k in kept), kept
+assert meta["stage.kept"] == ",".join(map(str, kept)) and meta["stage.round"] == "4", meta
+print("ok")' "$T/round.spk"
+else fail "train_mask_round" "$(head -c 300 "$T/e")"; fi
+
 # Kill the second run as soon as a mid-epoch state exists.
 stage "$T/b.spk" 2>"$T/b.err" &
 pid=$!

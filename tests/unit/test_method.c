@@ -286,8 +286,35 @@ static void check_beta(void)
     t_fixture_free(&f);
 }
 
+/* --round: counts rounded up to a multiple, the added channels the best
+ * scored of those removed, the learned ones all kept. */
+static void check_round(void)
+{
+    CHECK(sp_round_up(9, 32, 8) == 16 && sp_round_up(16, 32, 8) == 16 &&
+              sp_round_up(30, 32, 16) == 32 && sp_round_up(13, 13, 8) == 13 &&
+              sp_round_up(5, 32, 1) == 5 && sp_round_up(5, 32, 0) == 5,
+          "round up to a multiple, at most all channels");
+    /* 10 channels, 3 kept (0, 4, 9); rounded to 7: the four best scored of
+     * the others (3 before 6 on a tie: the lower channel first) */
+    float score[10] = {0.9f, 0.1f, 0.8f, 0.5f, 0.2f, 0.7f, 0.5f, 0.6f, 0.05f, 0.3f};
+    float index[10] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    float want[10] = {1, 0, 1, 1, 1, 1, 0, 1, 0, 1};
+    sp_index_round(10, score, index, 7);
+    int same = 1;
+    for (int i = 0; i < 10; i++)
+        same &= index[i] == want[i];
+    CHECK(same, "round adds the best scored removed channels");
+    float all[10] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+    sp_index_round(10, score, all, 16);
+    int ones = 0;
+    for (int i = 0; i < 10; i++)
+        ones += all[i] == 1.0f;
+    CHECK(ones == 10, "round to more than the layer has keeps it whole");
+}
+
 int main(void)
 {
+    check_round();
     check_rank();
     check_gen();
     check_window();
