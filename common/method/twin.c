@@ -120,7 +120,8 @@ int sp_twin_init(twin *t, sp_backend *b, sp_model *m, const sp_stage_opts *o,
             max_map = (size_t)l->cout * l->khw;
     }
     t->e = sp_exec_new(b, t->m, o->batch, 1, 0);
-    if (!t->e)
+    /* S needs the ranked layers' weight gradients only */
+    if (!t->e || sp_exec_keep_grads(t->e, ranked, nranked) < 0)
         return -1;
     t->score_dev = b->alloc(b, max_k * sizeof(float));
     t->map_dev = b->alloc(b, max_map * sizeof(float));

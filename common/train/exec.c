@@ -240,6 +240,54 @@ sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int trai
     return e;
 }
 
+static int named(const char *name, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void drop_grad(sp_exec *e, int k)
+{
+    xparam *p = &e->p[k];
+    if (p->g) e->b->free(e->b, p->g);
+    if (p->v) e->b->free(e->b, p->v);
+    p->g = p->v = NULL;
+}
+
+int sp_exec_keep_grads(sp_exec *e, const char *const *names, int n)
+{
+    if (!e->train)
+        return sp_errorf("this executor was built for inference only");
+    for (int i = 0; i < n; i++) {
+        int k = 0;
+        while (k < e->np && strcmp(e->p[k].info.name, names[i]) != 0)
+            k++;
+        if (k == e->np || !e->p[k].g)
+            return sp_errorf("the network has no trained parameter '%s'", names[i]);
+    }
+    for (int k = 0; k < e->np; k++)
+        if (!named(e->p[k].info.name, names, n))
+            drop_grad(e, k);
+    free(e->need);
+    e->need = sp_xcalloc((size_t)e->g->n, 1);
+    for (int i = 1; i < e->g->n; i++) {       /* the graph is in topological order */
+        xnode *x = &e->x[i];
+        int w = x->p[SP_P_WEIGHT], bias = x->p[SP_P_BIAS];
+        if (bias >= 0 && (w < 0 || !e->p[w].g) && e->p[bias].g)
+            drop_grad(e, bias);
+        for (int kind = 0; kind <= SP_P_MASK; kind++)
+            if (x->p[kind] >= 0 && e->p[x->p[kind]].g)
+                e->need[i] = 1;
+        const sp_node *nd = &e->g->node[i];
+        for (int s = 0; s < 2; s++)
+            if (nd->in[s] > 0 && e->need[nd->in[s]])
+                e->need[i] = 1;
+    }
+    return 0;
+}
+
 void sp_exec_free(sp_exec *e)
 {
     if (!e)
@@ -261,6 +309,7 @@ void sp_exec_free(sp_exec *e)
         if (x->fw) b->free(b, x->fw);
         if (x->fb) b->free(b, x->fb);
     }
+    free(e->need);
     for (int i = 0; i < e->nall; i++)
         b->free(b, e->all[i]);
     if (e->scratch) b->free(b, e->scratch);

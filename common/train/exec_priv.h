@@ -53,6 +53,8 @@ struct sp_exec {
     float *loss_dev;
     int32_t *labels;
     int have_labels, have_loss;
+    unsigned char *need;      /* per node: its output's gradient is wanted
+                                 (NULL: every node's; sp_exec_keep_grads) */
     uint64_t drop_seed, drop_counter;
     int64_t train_forwards;   /* since the last download */
 };

@@ -42,6 +42,12 @@ static float *pgrad(sp_exec *e, int node, sp_param_kind kind)
     return k < 0 ? NULL : e->p[k].g;
 }
 
+/* Whether node j's output gradient is wanted (sp_exec_keep_grads). */
+static int wanted(const sp_exec *e, int j)
+{
+    return j > 0 && (!e->need || e->need[j]);
+}
+
 static sp_conv_shape conv_shape(const sp_exec *e, int i)
 {
     const sp_node *nd = &e->g->node[i], *src = &e->g->node[nd->in[0]];
@@ -282,13 +288,15 @@ static void backward_node(sp_exec *e, int i)
     int hw = nd->h * nd->w, acc = 0;
     /* the image needs no gradient: ops that can skip din do */
     float *din = NULL;
-    if (j > 0)
+    if (wanted(e, j))
         din = grad_target(e, j, &acc);
 
     switch (nd->op) {
     case SP_OP_CONV: {
         sp_conv_shape s = conv_shape(e, i);
-        b->conv_bwd_filter(b, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS), dout, in, &s);
+        float *dw = pgrad(e, i, SP_P_WEIGHT);
+        if (dw)
+            b->conv_bwd_filter(b, dw, pgrad(e, i, SP_P_BIAS), dout, in, &s);
         if (din)
             b->conv_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), &s);
         break;
@@ -322,12 +330,15 @@ static void backward_node(sp_exec *e, int i)
             b->adaptive_avgpool_bwd(b, din, dout, &s);
         }
         break;
-    case SP_OP_LINEAR:
-        b->linear_bwd_weight(b, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS), dout, in,
-                             e->n, nd->cin, nd->cout);
+    case SP_OP_LINEAR: {
+        float *dw = pgrad(e, i, SP_P_WEIGHT);
+        if (dw)
+            b->linear_bwd_weight(b, dw, pgrad(e, i, SP_P_BIAS), dout, in, e->n, nd->cin,
+                                 nd->cout);
         if (din)
             b->linear_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
         break;
+    }
     case SP_OP_DROPOUT:
         if (din) {
             if (nd->p > 0)
@@ -379,9 +390,9 @@ static void backward_add(sp_exec *e, int i)
     const sp_node *nd = &e->g->node[i];
     size_t count = (size_t)e->n * e->x[i].size;
     int j0 = nd->in[0], j1 = nd->in[1];
-    if (j1 > 0)
+    if (wanted(e, j1))
         pass_grad(e, j1, e->grad[i], count);
-    if (j0 > 0) {
+    if (wanted(e, j0)) {
         if (!e->grad[j0] && i != e->g->n - 1) {
             e->grad[j0] = e->grad[i];
             e->grad[i] = NULL;

@@ -86,6 +86,12 @@ float sp_exec_loss(sp_exec *e);
 int sp_exec_backward(sp_exec *e);
 /* Device pointer of a parameter's gradient (NULL if it has none). */
 const float *sp_exec_grad(const sp_exec *e, const char *name);
+/* Keep the gradients of the n named parameters only (a training
+ * executor): the others, and the bias of a weight that is not named, lose
+ * their gradient and momentum, and the backward pass skips the work only
+ * they needed (weight gradients, and activation gradients below the
+ * earliest kept parameter).  -1 with an error for an unknown name. */
+int sp_exec_keep_grads(sp_exec *e, const char *const *names, int n);
 /* One SGD step over every learnable parameter. */
 void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o);
 

@@ -153,6 +153,48 @@ static void check_grads(sp_backend *b, sp_model *m, const float *x, const int32_
     sp_exec_free(e);
 }
 
+/* sp_exec_keep_grads: the kept gradients are those of the full backward
+ * pass, the others are gone, an unknown name is refused. */
+static void check_keep_grads(sp_backend *b, sp_model *m, const float *x, const int32_t *y)
+{
+    const char *keep[2] = {NULL, NULL};
+    for (int i = 0; i < m->n; i++) {
+        const char *dot = strrchr(m->t[i].name, '.');
+        if (dot && strcmp(dot, ".weight") == 0 && m->t[i].ndim == 4 && !keep[0] && i > 2)
+            keep[0] = m->t[i].name;
+        else if (dot && strcmp(dot, ".weight") == 0)
+            keep[1] = m->t[i].name;
+    }
+    sp_exec *full = sp_exec_new(b, m, BATCH, 1, 0), *part = sp_exec_new(b, m, BATCH, 1, 0);
+    CHECK(keep[0] && keep[1] && sp_exec_keep_grads(part, keep, 2) == 0, "keep_grads_named");
+    const char *bad = "no.such.weight";
+    CHECK(sp_exec_keep_grads(part, &bad, 1) < 0, "keep_grads_unknown_refused");
+    loss_of(full, m, x, y);
+    sp_exec_backward(full);
+    loss_of(part, m, x, y);
+    sp_exec_backward(part);
+    int same = 1, others = 0;
+    for (int i = 0; i < m->n; i++) {
+        const float *gf = sp_exec_grad(full, m->t[i].name), *gp = sp_exec_grad(part, m->t[i].name);
+        int kept = strcmp(m->t[i].name, keep[0]) == 0 || strcmp(m->t[i].name, keep[1]) == 0;
+        if (!kept) {
+            others += gp != NULL;
+            continue;
+        }
+        size_t n = (size_t)sp_tensor_numel(&m->t[i]);
+        float *a = sp_xmalloc(n * sizeof *a), *c = sp_xmalloc(n * sizeof *c);
+        b->download(b, a, gf, n * sizeof *a);
+        b->download(b, c, gp, n * sizeof *c);
+        same &= memcmp(a, c, n * sizeof *a) == 0;
+        free(a);
+        free(c);
+    }
+    CHECKF(same && others == 0, "keep_grads_same_as_full", "%s, %d other gradients kept",
+           same ? "same" : "different", others);
+    sp_exec_free(full);
+    sp_exec_free(part);
+}
+
 static void check_inference(sp_backend *b, sp_model *m, const float *x)
 {
     sp_exec *tr = sp_exec_new(b, m, BATCH, 1, 0);
@@ -271,6 +313,7 @@ int main(void)
     for (int i = 0; i < BATCH; i++)
         y[i] = (int32_t)sp_rng_below(&r, CLASSES);
     check_grads(b, m, x, y);
+    check_keep_grads(b, m, x, y);
     check_inference(b, m, x);
     check_sgd(b, m, x, y);
     sp_model_free(m);
