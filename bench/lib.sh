@@ -1,0 +1,23 @@
+# lib.sh: what the bench scripts share, sourced from the repository root:
+# the build directory, the Python that has PyTorch, idle OpenMP threads
+# that sleep (on both sides, unless OMP_WAIT_POLICY is set), a scratch
+# directory removed on exit, and bench_cc, which builds one bench program.
+BUILD=${BUILD:-build}
+PY=${PYTHON:-/usr/bin/python3}
+OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+export OMP_WAIT_POLICY
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+
+# bench_cc NAME [CFLAGS...]: $BUILD/bench/NAME from bench/NAME.c and libsp.a
+bench_cc() {
+    name=$1
+    shift
+    make -s BUILD="$BUILD" "$BUILD/libsp.a" >&2
+    mkdir -p "$BUILD/bench"
+    libs=$(make -s --no-print-directory --eval 'print-libs: ; @echo $(LDLIBS)' print-libs)
+    # shellcheck disable=SC2086  # $libs is a list of flags
+    cc -std=c11 -D_GNU_SOURCE -O2 -fopenmp -Iinclude "$@" -o "$BUILD/bench/$name" \
+        "bench/$name.c" "$BUILD/libsp.a" $libs
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# speed.sh: training and inference speed, peak memory and achieved GFLOP/s
+# of sp and of PyTorch, side by side in one run on this machine: same
+# networks, batch, input and threads.
+#
+#   bench/speed.sh [ITERS [THREADS [ROUNDS]]]
+#   ITERS=5 THREADS=4 ROUNDS=3 NETS="resnet56 vgg16-cifar" bench/speed.sh
+#
+# Defaults: 5 timed steps, all cores, 2 rounds, NETS = resnet56,
+# vgg16-cifar (batch 128, 3x32x32, 10 classes), resnet50 and mobilenetv2
+# (batch 32, 3x224x224, 1000 classes); BATCH overrides the batch of all.
+#
+# Each figure comes from its own process: one untimed step (planning),
+# then ITERS timed steps on synthetic data.  A training step is forward,
+# cross-entropy, backward and an SGD update (momentum 0.9, weight decay
+# 5e-4); inference is a forward pass in evaluation mode, the logits copied
+# out.  Memory is the process's peak resident set (getrusage ru_maxrss),
+# PyTorch's including its interpreter and libraries.  The processes run one
+# after the other, alternating sp and PyTorch (PyTorch first every other
+# round); speed is the best of ROUNDS, memory the largest.  GFLOP/s: sp's
+# count of a forward pass (2 x the multiply-adds of convolutions and linear
+# layers, sp-flops' MACs), three times that for a training step, times
+# images/s; % peak divides it by bench/peak.c's measured FMA peak.
+# Ratios are sp / PyTorch: above 1 for speed and below 1 for memory mean
+# sp is ahead.  Before timing, bench/check_nets.py checks that the PyTorch
+# definitions match sp's networks layer by layer.
+set -eu
+cd "$(dirname "$0")/.."
+ITERS=${1:-${ITERS:-5}}
+THREADS=${2:-${THREADS:-$(nproc)}}
+ROUNDS=${3:-${ROUNDS:-2}}
+NETS=${NETS:-resnet56 vgg16-cifar resnet50 mobilenetv2}
+. bench/lib.sh
+bench_cc speed_bench
+bench_cc peak -ffp-contract=fast
+export OMP_NUM_THREADS="$THREADS"
+
+batch_of() {
+    case $1 in
+    resnet50 | mobilenetv2 | vgg16) echo "${BATCH:-32}" ;;
+    *) echo "${BATCH:-128}" ;;
+    esac
+}
+
+torch=$($PY -c 'import torch; print(torch.__version__)' 2>/dev/null) || torch=
+for net in $NETS; do
+    bin/sp-init --arch "$net" -o "$scratch/net.spk"
+    [ -z "$torch" ] || bin/sp-inspect --json "$scratch/net.spk" |
+        $PY bench/check_nets.py "$net" >&2
+done
+
+raw=$scratch/raw
+r=0
+while [ "$r" -lt "$ROUNDS" ]; do
+    for net in $NETS; do
+        b=$(batch_of "$net")
+        for mode in train infer; do
+            sp="$BUILD/bench/speed_bench $net $mode $b $ITERS"
+            pt="$PY bench/speed_torch.py $net $mode $b $ITERS $THREADS"
+            [ -n "$torch" ] || pt=:
+            [ $((r % 2)) -eq 0 ] && pair="$sp;$pt" || pair="$pt;$sp"
+            sh -c "$pair" >>"$raw"
+        done
+    done
+    r=$((r + 1))
+done
+
+set -- $("$BUILD/bench/peak")
+peak=$2 isa=$3
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "${cpu:-$(uname -m)}, $THREADS threads; PyTorch ${torch:-absent}; peak $peak GFLOP/s" \
+    "($isa FMA loop); $ITERS timed steps, best of $ROUNDS rounds;" \
+    "OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+echo
+echo "| network | batch | mode | GFLOP/image | sp images/s | PyTorch images/s | speed sp/PyTorch" \
+    "| sp GFLOP/s (% peak) | PyTorch GFLOP/s (% peak) | sp peak MiB | PyTorch peak MiB" \
+    "| memory sp/PyTorch |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+for net in $NETS; do
+    for mode in train infer; do
+        awk -v net="$net" -v mode="$mode" -v b="$(batch_of "$net")" -v peak="$peak" '
+            function f(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
+            function ratio(a, c) { return a == "" || c == "" ? "-" : sprintf("%.2f", a / c) }
+            function gf(ips) { return ips == "" ? "-" : sprintf("%.1f (%.0f %%)",
+                               ips * flops, 100 * ips * flops / peak) }
+            $2 == net && $3 == mode {
+                if ($4 > ips[$1]) ips[$1] = $4
+                if ($5 / 1024 > mem[$1]) mem[$1] = $5 / 1024
+                if ($1 == "sp") flops = 2e-9 * $6 * (mode == "train" ? 3 : 1)
+            }
+            END {
+                printf "| %s | %d | %s | %.2f | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                    net, b, mode, flops, f(ips["sp"], "%.1f"), f(ips["torch"], "%.1f"),
+                    ratio(ips["sp"], ips["torch"]), gf(ips["sp"]), gf(ips["torch"]),
+                    f(mem["sp"], "%.0f"), f(mem["torch"], "%.0f"), ratio(mem["sp"], mem["torch"])
+            }' "$raw"
+    done
+done

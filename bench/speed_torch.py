@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""The PyTorch side of bench/speed.sh, the same measurement as
+bench/speed_bench.c: images per second of training steps (forward,
+cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4) or
+of inference (evaluation mode, no autograd), on synthetic data, and the
+peak memory of the process (the interpreter included).
+
+    speed_torch.py NET train|infer BATCH ITERS THREADS
+prints "torch NET MODE IMAGES_PER_S MAX_RSS_KB - PARAMS"."""
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_nets import NETS  # noqa: E402
+
+
+def run(model, x, y, train, iters):
+    """Seconds of iters steps after one untimed step."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    model.train(train)
+    with torch.set_grad_enabled(train):
+        for it in range(iters + 1):
+            if it == 1:
+                t0 = time.perf_counter()
+            if train:
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+            else:
+                model(x).numpy()
+    return time.perf_counter() - t0
+
+
+def main():
+    net, mode = sys.argv[1], sys.argv[2]
+    batch, iters, threads = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    make, shape = NETS[net]
+    model = make()
+    classes = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
+    x = torch.randn(batch, *shape)
+    y = torch.randint(0, classes, (batch,))
+    secs = run(model, x, y, mode == 'train', iters)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    params = sum(p.numel() for p in model.parameters())
+    print('torch %s %s %.2f %d - %d' % (net, mode, batch * iters / secs, rss, params))
+
+
+if __name__ == '__main__':
+    main()
