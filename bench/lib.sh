@@ -3,6 +3,7 @@
 # that sleep (on both sides, unless OMP_WAIT_POLICY is set), a scratch
 # directory removed on exit, and bench_cc, which builds one bench program.
 BUILD=${BUILD:-build}
+# shellcheck disable=SC2034  # PY is for the scripts that source this
 PY=${PYTHON:-/usr/bin/python3}
 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export OMP_WAIT_POLICY
@@ -16,6 +17,7 @@ bench_cc() {
     shift
     make -s BUILD="$BUILD" "$BUILD/libsp.a" >&2
     mkdir -p "$BUILD/bench"
+    # shellcheck disable=SC2016  # $(LDLIBS) is make's
     libs=$(make -s --no-print-directory --eval 'print-libs: ; @echo $(LDLIBS)' print-libs)
     # shellcheck disable=SC2086  # $libs is a list of flags
     cc -std=c11 -D_GNU_SOURCE -O2 -fopenmp -Iinclude "$@" -o "$BUILD/bench/$name" \

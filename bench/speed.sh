@@ -65,8 +65,9 @@ while [ "$r" -lt "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
-set -- $("$BUILD/bench/peak")
-peak=$2 isa=$3
+read -r _ peak isa <<EOF
+$("$BUILD/bench/peak")
+EOF
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "${cpu:-$(uname -m)}, $THREADS threads; PyTorch ${torch:-absent}; peak $peak GFLOP/s" \
     "($isa FMA loop); $ITERS timed steps, best of $ROUNDS rounds;" \
