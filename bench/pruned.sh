@@ -35,6 +35,7 @@ NETS=${NETS:-resnet56 vgg16-cifar}
 PRUNE=${PRUNE:-method}
 . bench/lib.sh
 bench_cc speed_bench
+bench_bin sp-init sp-inspect sp-flops sp-select sp-compress sp-train-mask sp-pack
 export OMP_NUM_THREADS="$THREADS"
 
 # json FILE EXPR: a Python expression over sp-inspect's JSON object d

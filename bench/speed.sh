@@ -32,6 +32,7 @@ ROUNDS=${3:-${ROUNDS:-2}}
 NETS=${NETS:-resnet56 vgg16-cifar resnet50 mobilenetv2}
 . bench/lib.sh
 bench_cc speed_bench
+bench_bin sp-init sp-inspect
 bench_cc peak -ffp-contract=fast
 export OMP_NUM_THREADS="$THREADS"
 
