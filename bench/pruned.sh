@@ -22,7 +22,7 @@
 #   PRUNE=l1: sp-select --by l1 --rate RATE, the same rate in every layer
 #     (default 0.5 for a ResNet, 0.7 for a VGG: about half the FLOPs).
 # Each speed is the best of ROUNDS, before and after alternating, each
-# run in its own process (ITERS timed batches after one untimed one;
+# run in its own process (ITERS timed batches after two untimed ones;
 # batch 128 for 32-pixel inputs, 32 for larger ones, or BATCH).
 # speed-up / ideal is the speed-up over the ratio of the multiply-adds
 # before and after: 1 means the network got faster in full proportion.
@@ -33,6 +33,7 @@ THREADS=${THREADS:-$(nproc)}
 ROUNDS=${ROUNDS:-2}
 NETS=${NETS:-resnet56 vgg16-cifar}
 PRUNE=${PRUNE:-method}
+# shellcheck source=bench/lib.sh
 . bench/lib.sh
 bench_cc speed_bench
 bench_bin sp-init sp-inspect sp-flops sp-select sp-compress sp-train-mask sp-pack

@@ -10,8 +10,9 @@
 # vgg16-cifar (batch 128, 3x32x32, 10 classes), resnet50 and mobilenetv2
 # (batch 32, 3x224x224, 1000 classes); BATCH overrides the batch of all.
 #
-# Each figure comes from its own process: one untimed step (planning),
-# then ITERS timed steps on synthetic data.  A training step is forward,
+# Each figure comes from its own process: two untimed steps (the first
+# plans, the second is still slow), then ITERS timed steps on synthetic
+# data.  A training step is forward,
 # cross-entropy, backward and an SGD update (momentum 0.9, weight decay
 # 5e-4); inference is a forward pass in evaluation mode, the logits copied
 # out.  Memory is the process's peak resident set (getrusage ru_maxrss),
@@ -20,7 +21,8 @@
 # round); speed is the best of ROUNDS, memory the largest.  GFLOP/s: sp's
 # count of a forward pass (2 x the multiply-adds of convolutions and linear
 # layers, sp-flops' MACs), three times that for a training step, times
-# images/s; % peak divides it by bench/peak.c's measured FMA peak.
+# images/s; % peak divides it by bench/peak.c's FMA peak (best of the
+# ROUNDS measurements, one per round).
 # Ratios are sp / PyTorch: above 1 for speed and below 1 for memory mean
 # sp is ahead.  Before timing, bench/check_nets.py checks that the PyTorch
 # definitions match sp's networks layer by layer.
@@ -30,6 +32,7 @@ ITERS=${1:-${ITERS:-5}}
 THREADS=${2:-${THREADS:-$(nproc)}}
 ROUNDS=${3:-${ROUNDS:-2}}
 NETS=${NETS:-resnet56 vgg16-cifar resnet50 mobilenetv2}
+# shellcheck source=bench/lib.sh
 . bench/lib.sh
 bench_cc speed_bench
 bench_bin sp-init sp-inspect
@@ -53,6 +56,7 @@ done
 raw=$scratch/raw
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
+    "$BUILD/bench/peak" >>"$scratch/peak"
     for net in $NETS; do
         b=$(batch_of "$net")
         for mode in train infer; do
@@ -66,8 +70,8 @@ while [ "$r" -lt "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
-read -r _ peak isa <<EOF
-$("$BUILD/bench/peak")
+read -r peak isa <<EOF
+$(sort -k2 -g -r "$scratch/peak" | awk 'NR == 1 { print $2, $3 }')
 EOF
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "${cpu:-$(uname -m)}, $THREADS threads; PyTorch ${torch:-absent}; peak $peak GFLOP/s" \
@@ -98,3 +102,9 @@ for net in $NETS; do
             }' "$raw"
     done
 done
+awk '{ if ($8 / 1024 > base[$1]) base[$1] = $8 / 1024 }
+    END {
+        printf "\nPeak memory includes what each process held before building a network:"
+        printf " sp %.0f MiB, PyTorch %s.\n", base["sp"],
+            "torch" in base ? sprintf("%.0f MiB (interpreter and libraries)", base["torch"]) : "-"
+    }' "$raw"

@@ -7,7 +7,8 @@
  * Usage: speed_bench NET train|infer BATCH ITERS [DEVICE]
  *   NET: a built-in network (its own input size and class count) or a
  *   checkpoint file.
- * Prints: "sp NET MODE IMAGES_PER_S MAX_RSS_KB MACS_PER_IMAGE PARAMS". */
+ * Prints: "sp NET MODE IMAGES_PER_S MAX_RSS_KB MACS_PER_IMAGE PARAMS BASE_RSS_KB",
+ * BASE_RSS_KB: the peak before the network was built (program, libraries). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,13 @@
 #include "sp/checkpoint.h"
 #include "sp/exec.h"
 #include "sp/rng.h"
+
+static long max_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
 
 static double now(void)
 {
@@ -46,15 +54,18 @@ static sp_model *network(const char *net)
     return m;
 }
 
-/* Seconds of `iters` steps after one untimed step (which plans the
- * primitives). */
+/* Untimed steps: the first plans the primitives, and the second is still
+ * well slower than the later ones. */
+#define WARMUP 2
+
+/* Seconds of `iters` steps after the WARMUP ones. */
 static double run(sp_exec *e, int train, const float *x, const int32_t *y, float *z,
                   int batch, int iters)
 {
     sp_sgd_opts o = {0.01f, 0.9f, 5e-4f, 0};
     double t0 = 0;
-    for (int it = 0; it < iters + 1; it++) {
-        if (it == 1)
+    for (int it = 0; it < WARMUP + iters; it++) {
+        if (it == WARMUP)
             t0 = now();
         sp_exec_set_input(e, x, train ? y : NULL, batch);
         sp_exec_forward(e, train);
@@ -80,6 +91,7 @@ int main(int argc, char **argv)
     int train = strcmp(argv[2], "train") == 0;
     int batch = atoi(argv[3]), iters = atoi(argv[4]);
     sp_backend *b = sp_backend_create(argc > 5 ? argv[5] : "cpu");
+    long base = max_rss_kb();
     sp_model *m = b ? network(argv[1]) : NULL;
     if (!m || batch < 1 || iters < 1) {
         fprintf(stderr, "speed_bench: %s\n", m ? "BATCH and ITERS must be positive" : sp_error());
@@ -103,12 +115,10 @@ int main(int argc, char **argv)
         return 1;
     }
     double secs = run(e, train, x, y, z, batch, iters);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     sp_count c;
     sp_graph_count(g, &c, NULL);
-    printf("sp %s %s %.2f %ld %lld %lld\n", argv[1], argv[2], (double)batch * iters / secs,
-           ru.ru_maxrss, (long long)c.macs, (long long)c.params);
+    printf("sp %s %s %.2f %ld %lld %lld %ld\n", argv[1], argv[2], (double)batch * iters / secs,
+           max_rss_kb(), (long long)c.macs, (long long)c.params, base);
     sp_exec_free(e);
     free(z);
     free(x);

@@ -6,7 +6,8 @@ of inference (evaluation mode, no autograd), on synthetic data, and the
 peak memory of the process (the interpreter included).
 
     speed_torch.py NET train|infer BATCH ITERS THREADS
-prints "torch NET MODE IMAGES_PER_S MAX_RSS_KB - PARAMS"."""
+prints "torch NET MODE IMAGES_PER_S MAX_RSS_KB - PARAMS BASE_RSS_KB",
+BASE_RSS_KB: the peak before the network was built (interpreter, torch)."""
 import os
 import resource
 import sys
@@ -19,13 +20,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_nets import NETS  # noqa: E402
 
 
+WARMUP = 2   # untimed steps: the second is still well slower than the later ones
+
+
 def run(model, x, y, train, iters):
-    """Seconds of iters steps after one untimed step."""
+    """Seconds of iters steps after WARMUP untimed ones."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     model.train(train)
     with torch.set_grad_enabled(train):
-        for it in range(iters + 1):
-            if it == 1:
+        for it in range(WARMUP + iters):
+            if it == WARMUP:
                 t0 = time.perf_counter()
             if train:
                 opt.zero_grad()
@@ -40,6 +44,7 @@ def main():
     net, mode = sys.argv[1], sys.argv[2]
     batch, iters, threads = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     torch.set_num_threads(threads)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     torch.manual_seed(1)
     make, shape = NETS[net]
     model = make()
@@ -49,7 +54,7 @@ def main():
     secs = run(model, x, y, mode == 'train', iters)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     params = sum(p.numel() for p in model.parameters())
-    print('torch %s %s %.2f %d - %d' % (net, mode, batch * iters / secs, rss, params))
+    print('torch %s %s %.2f %d - %d %d' % (net, mode, batch * iters / secs, rss, params, base))
 
 
 if __name__ == '__main__':

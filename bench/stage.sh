@@ -22,6 +22,7 @@ ROUNDS=${3:-${ROUNDS:-2}}
 BATCHES=${BATCHES:-12 64}
 LAYERS=${LAYERS:-5 11}
 SEED=${SEED_DIR:-../shared/bench/seed-sp-step}
+# shellcheck source=bench/lib.sh
 . bench/lib.sh
 bench_cc stage_bench
 export OMP_NUM_THREADS="$THREADS"
