@@ -7,20 +7,23 @@
 #
 #   bench/pruned.sh PRUNED.spk ...      networks pruned by the method
 #   bench/pruned.sh                     builds them first (see PRUNE)
-#   ITERS=5 THREADS=2 ROUNDS=2 NETS="resnet56 vgg16-cifar" PRUNE=method RATE=0.4 bench/pruned.sh
+#   ITERS=5 THREADS=2 ROUNDS=2 NETS="resnet56 vgg16-cifar" PRUNE=l1 RATE=0.5 bench/pruned.sh
 #
 # The target case is a network pruned by the method itself (sp-train-mask
-# then sp-compress, every block): its channel choice sets each layer's
-# width, uneven under a global ranking, and the widths decide the speed.
-# A given PRUNED.spk is compared with a fresh network of the same
-# built-in architecture, classes and input size.  Without arguments each
-# network of NETS is made by sp-init and pruned block by block:
-#   PRUNE=method (default): sp-train-mask, one short epoch per block on a
-#     small synthetic CIFAR-10-like set (random images), so the widths
-#     follow the method's rules and recipe rate (or RATE), not anything
-#     learnt;
+# then sp-compress, every block), such as bench/prune_fmnist.sh's
+# sp-*.ft.spk or a pipeline's output: the method's channel choice sets each
+# layer's width, uneven under its global ranking, and the widths decide
+# the speed.  A given PRUNED.spk is compared with a fresh network of the
+# same built-in architecture, classes and input size.  Without arguments
+# each network of NETS is made by sp-init and pruned here, block by block:
+#   PRUNE=method (default): sp-train-mask with the network's recipe for
+#     one epoch of one window (240 random 32x32 images, batch 12): uneven
+#     widths from the method's first vote, with nothing learnt and the
+#     recipe's rate not yet acting, so the FLOPs drop is what it gives;
 #   PRUNE=l1: sp-select --by l1 --rate RATE, the same rate in every layer
 #     (default 0.5 for a ResNet, 0.7 for a VGG: about half the FLOPs).
+# NETS defaults to resnet56 and vgg16-cifar; PRUNE=method needs networks
+# with 3x32x32 input, PRUNE=l1 takes any built-in network.
 # Each speed is the best of ROUNDS, before and after alternating, each
 # run in its own process (ITERS timed batches after two untimed ones;
 # batch 128 for 32-pixel inputs, 32 for larger ones, or BATCH).
@@ -55,7 +58,7 @@ prune() {
     for k in $(bin/sp-inspect --blocks "$scratch/cur.spk" | awk 'NR > 1 && $5 == "yes" { print $1 }' | uniq); do
         case $PRUNE in
         method) bin/sp-train-mask --block "$k" --data "$scratch/train.spd" --val "$scratch/val.spd" \
-                    --epochs 1 --batch 12 ${RATE:+--rate "$RATE"} -t "$THREADS" \
+                    --epochs 1 --batch 12 -t "$THREADS" \
                     -o "$scratch/stage.spk" "$scratch/cur.spk" ;;
         l1) bin/sp-select --by l1 --block "$k" --rate "$rate" -o "$scratch/stage.spk" "$scratch/cur.spk" ;;
         *) echo "pruned.sh: PRUNE must be method or l1, not $PRUNE" >&2; exit 2 ;;
@@ -71,7 +74,7 @@ if [ $# -eq 0 ]; then
         i=$((i + 1))
         echo "pruning $net ($PRUNE) ..." >&2
         prune "$net" "$scratch/after$i.spk"
-        case $PRUNE in method) how="method${RATE:+, rate $RATE}, synthetic data" ;; *) how="l1, rate $rate" ;; esac
+        case $PRUNE in method) how="method, random data" ;; *) how="l1, rate $rate" ;; esac
         echo "$net ($how)" >"$scratch/name$i"
     done
 else

@@ -8,7 +8,8 @@
 #
 # Defaults: 5 timed steps, all cores, 2 rounds, NETS = resnet56,
 # vgg16-cifar (batch 128, 3x32x32, 10 classes), resnet50 and mobilenetv2
-# (batch 32, 3x224x224, 1000 classes); BATCH overrides the batch of all.
+# (batch 32, 3x224x224, 1000 classes), any of those or resnet20; BATCH
+# overrides the batch of all.
 #
 # Each figure comes from its own process: two untimed steps (the first
 # plans, the second is still slow), then ITERS timed steps on synthetic
@@ -39,32 +40,34 @@ bench_bin sp-init sp-inspect
 bench_cc peak -ffp-contract=fast
 export OMP_NUM_THREADS="$THREADS"
 
-batch_of() {
-    case $1 in
-    resnet50 | mobilenetv2 | vgg16) echo "${BATCH:-32}" ;;
-    *) echo "${BATCH:-128}" ;;
-    esac
-}
-
 torch=$($PY -c 'import torch; print(torch.__version__)' 2>/dev/null) || torch=
 for net in $NETS; do
     bin/sp-init --arch "$net" -o "$scratch/net.spk"
     [ -z "$torch" ] || bin/sp-inspect --json "$scratch/net.spk" |
         $PY bench/check_nets.py "$net" >&2
+    # batch 128 for 32-pixel inputs, 32 for the larger ImageNet ones
+    bin/sp-inspect "$scratch/net.spk" | awk -v n="$net" -v b="${BATCH:-}" '$1 == "input" {
+        split($2, s, "x"); print n, (b != "" ? b : (s[2] > 64 ? 32 : 128)) }' >>"$scratch/batch"
 done
+batch_of() { awk -v n="$1" '$1 == n { print $2 }' "$scratch/batch"; }
+sp_run() { "$BUILD/bench/speed_bench" "$1" "$2" "$(batch_of "$1")" "$ITERS"; }
+pt_run() {
+    [ -z "$torch" ] || $PY bench/speed_torch.py "$1" "$2" "$(batch_of "$1")" "$ITERS" "$THREADS"
+}
 
 raw=$scratch/raw
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
     "$BUILD/bench/peak" >>"$scratch/peak"
     for net in $NETS; do
-        b=$(batch_of "$net")
         for mode in train infer; do
-            sp="$BUILD/bench/speed_bench $net $mode $b $ITERS"
-            pt="$PY bench/speed_torch.py $net $mode $b $ITERS $THREADS"
-            [ -n "$torch" ] || pt=:
-            [ $((r % 2)) -eq 0 ] && pair="$sp;$pt" || pair="$pt;$sp"
-            sh -c "$pair" >>"$raw"
+            if [ $((r % 2)) -eq 0 ]; then
+                sp_run "$net" "$mode"
+                pt_run "$net" "$mode"
+            else
+                pt_run "$net" "$mode"
+                sp_run "$net" "$mode"
+            fi >>"$raw"
         done
     done
     r=$((r + 1))

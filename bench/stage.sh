@@ -9,8 +9,8 @@
 #
 # Defaults: 5 timed steps, all cores, 2 rounds, batches 12 and 64, layers
 # (blocks) 5 and 11 of vgg16-cifar, on one random batch of 3x32x32 images.
-# sp and the original alternate, each in its own process; each figure is
-# the best of ROUNDS.  Prints a Markdown table of milliseconds per step and
+# sp and the original alternate (the original first every other round),
+# each in its own process; each figure is the best of ROUNDS.  Prints a Markdown table of milliseconds per step and
 # the ratios: sp stage / sp plain (the goal: at most 2) and the speed of
 # sp's stage step over the original's (original ms / sp ms; the goal: at
 # least 2).  Without the original's files or PyTorch its columns are "-".
@@ -26,24 +26,36 @@ SEED=${SEED_DIR:-../shared/bench/seed-sp-step}
 . bench/lib.sh
 bench_cc stage_bench
 export OMP_NUM_THREADS="$THREADS"
-orig=:
+orig=   # a copy of the original's files: it writes results/ where it runs
 if [ -d "$SEED" ] && $PY -c 'import torch' 2>/dev/null; then
-    mkdir "$scratch/seed"
-    cp "$SEED"/*.py "$scratch/seed"
-    orig="cd $scratch/seed && $PY seed_sp_step.py"
+    orig=$scratch/seed
+    mkdir "$orig"
+    cp "$SEED"/*.py "$orig"
 fi
+
+# sp_run B K and orig_run B K print "WHO B K PLAIN_MS STAGE_MS"
+sp_run() { # "sp ARCH bs=B block=K: plain step P ms, stage step S ms, ..."
+    line=$("$BUILD/bench/stage_bench" vgg16-cifar "$1" "$2" "$STEPS")
+    echo "$line" | sed 's/.*plain step \([0-9.]*\) ms, stage step \([0-9.]*\) ms.*/sp '"$1 $2"' \1 \2/'
+}
+orig_run() { # "vgg16-cifar bs=B layer=K: plain step P ms, seed SP step S ms, ..."
+    [ -n "$orig" ] || return 0
+    (cd "$orig" && $PY seed_sp_step.py "$1" "$2" "$STEPS" 2>/dev/null) |
+        sed -n 's/.*plain step \([0-9.]*\) ms, seed SP step \([0-9.]*\) ms.*/orig '"$1 $2"' \1 \2/p'
+}
 
 raw=$scratch/raw
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
     for bs in $BATCHES; do
         for layer in $LAYERS; do
-            # "sp ARCH bs=B block=K: plain step P ms, stage step S ms, ..."
-            "$BUILD/bench/stage_bench" vgg16-cifar "$bs" "$layer" "$STEPS" |
-                sed 's/^sp .*bs=\([0-9]*\) block=\([0-9]*\): plain step \([0-9.]*\) ms, stage step \([0-9.]*\) ms.*/sp \1 \2 \3 \4/' >>"$raw"
-            # "vgg16-cifar bs=B layer=K: plain step P ms, seed SP step S ms, ..."
-            sh -c "$orig $bs $layer $STEPS" 2>/dev/null |
-                sed -n 's/.*bs=\([0-9]*\) layer=\([0-9]*\): plain step \([0-9.]*\) ms, seed SP step \([0-9.]*\) ms.*/orig \1 \2 \3 \4/p' >>"$raw"
+            if [ $((r % 2)) -eq 0 ]; then
+                sp_run "$bs" "$layer"
+                orig_run "$bs" "$layer"
+            else
+                orig_run "$bs" "$layer"
+                sp_run "$bs" "$layer"
+            fi >>"$raw"
         done
     done
     r=$((r + 1))
