@@ -34,6 +34,10 @@ def torch_layer(m, out):
 
 def main():
     net = sys.argv[1]
+    if net not in NETS:
+        print('check_nets.py: no PyTorch definition of %s (bench/torch_nets.py has %s)'
+              % (net, ', '.join(NETS)), file=sys.stderr)
+        return 2
     sp = json.load(sys.stdin)
     make, shape = NETS[net]
     model = make().eval()
