@@ -42,8 +42,8 @@ bench_cc speed_bench
 bench_bin sp-init sp-inspect sp-flops sp-select sp-compress sp-train-mask sp-pack
 export OMP_NUM_THREADS="$THREADS"
 
-# json FILE EXPR: a Python expression over sp-inspect's JSON object d
-json() { bin/sp-inspect --json "$1" | $PY -c "import json, sys; d = json.load(sys.stdin); print($2)"; }
+# meta FILE KEY: the arch, input or classes line of sp-inspect FILE
+meta() { bin/sp-inspect "$1" | awk -v k="$2" '$1 == k { print $2; exit }'; }
 
 # prune NET OUT: sp-init NET, then every block pruned as PRUNE says
 prune() {
@@ -55,12 +55,15 @@ prune() {
         bin/sp-pack --split test -o "$scratch/val.spd" "$scratch/c.tar.gz"
     fi
     case $1 in vgg*) rate=${RATE:-0.7} ;; *) rate=${RATE:-0.5} ;; esac
-    for k in $(bin/sp-inspect --blocks "$scratch/cur.spk" | awk 'NR > 1 && $5 == "yes" { print $1 }' | uniq); do
+    blocks=$(bin/sp-inspect --blocks "$scratch/cur.spk" |
+        awk 'NR > 1 && $5 == "yes" && !seen[$1]++ { print $1 }')
+    for k in $blocks; do
         case $PRUNE in
-        method) bin/sp-train-mask --block "$k" --data "$scratch/train.spd" --val "$scratch/val.spd" \
-                    --epochs 1 --batch 12 -t "$THREADS" \
+        method) bin/sp-train-mask --block "$k" --data "$scratch/train.spd" \
+                    --val "$scratch/val.spd" --epochs 1 --batch 12 -t "$THREADS" \
                     -o "$scratch/stage.spk" "$scratch/cur.spk" ;;
-        l1) bin/sp-select --by l1 --block "$k" --rate "$rate" -o "$scratch/stage.spk" "$scratch/cur.spk" ;;
+        l1) bin/sp-select --by l1 --block "$k" --rate "$rate" \
+                -o "$scratch/stage.spk" "$scratch/cur.spk" ;;
         *) echo "pruned.sh: PRUNE must be method or l1, not $PRUNE" >&2; exit 2 ;;
         esac
         bin/sp-compress -o "$scratch/cur.spk" "$scratch/stage.spk"
@@ -68,43 +71,54 @@ prune() {
     mv "$scratch/cur.spk" "$2"
 }
 
-i=0
+# network i: after$i.spk, before$i.spk (a fresh one of the same shape),
+# name$i and bs$i
+n=0
 if [ $# -eq 0 ]; then
     for net in $NETS; do
-        i=$((i + 1))
+        n=$((n + 1))
         echo "pruning $net ($PRUNE) ..." >&2
-        prune "$net" "$scratch/after$i.spk"
+        prune "$net" "$scratch/after$n.spk"
         case $PRUNE in method) how="method, random data" ;; *) how="l1, rate $rate" ;; esac
-        echo "$net ($how)" >"$scratch/name$i"
+        echo "$net ($how)" >"$scratch/name$n"
     done
 else
     for f in "$@"; do
-        i=$((i + 1))
-        cp "$f" "$scratch/after$i.spk"
-        basename "$f" >"$scratch/name$i"
+        n=$((n + 1))
+        cp "$f" "$scratch/after$n.spk"
+        basename "$f" >"$scratch/name$n"
     done
 fi
-n=$i
 i=1
 while [ "$i" -le "$n" ]; do
     a=$scratch/after$i.spk
-    bin/sp-init -o "$scratch/before$i.spk" --arch "$(json "$a" "d['arch']")" \
-        --classes "$(json "$a" "d['classes']")" --input "$(json "$a" "'x'.join(map(str, d['input']))")"
-    echo "${BATCH:-$([ "$(json "$a" "d['input'][1]")" -gt 64 ] && echo 32 || echo 128)}" >"$scratch/bs$i"
+    in=$(meta "$a" input)
+    bin/sp-init -o "$scratch/before$i.spk" --arch "$(meta "$a" arch)" \
+        --classes "$(meta "$a" classes)" --input "$in"
+    # batch 128 for 32-pixel inputs, 32 for the larger ImageNet ones
+    echo "$in" | awk -F x -v b="${BATCH:-}" '{ print (b != "" ? b : ($2 > 64 ? 32 : 128)) }' \
+        >"$scratch/bs$i"
     i=$((i + 1))
 done
 
+# run WHICH I: "I WHICH IMAGES_PER_S MACS BATCH"
+run() {
+    bs=$(cat "$scratch/bs$2")
+    line=$("$BUILD/bench/speed_bench" "$scratch/$1$2.spk" infer "$bs" "$ITERS")
+    echo "$line" | awk -v i="$2" -v w="$1" -v bs="$bs" '{ print i, w, $4, $6, bs }'
+}
 raw=$scratch/raw
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
     i=1
     while [ "$i" -le "$n" ]; do
-        bs=$(cat "$scratch/bs$i")
-        for which in before after; do
-            [ $((r % 2)) -eq 0 ] || which=$([ $which = before ] && echo after || echo before)
-            "$BUILD/bench/speed_bench" "$scratch/$which$i.spk" infer "$bs" "$ITERS" |
-                awk -v i="$i" -v w="$which" -v bs="$bs" '{ print i, w, $4, $6, bs }' >>"$raw"
-        done
+        if [ $((r % 2)) -eq 0 ]; then
+            run before "$i"
+            run after "$i"
+        else
+            run after "$i"
+            run before "$i"
+        fi >>"$raw"
         i=$((i + 1))
     done
     r=$((r + 1))
@@ -112,20 +126,21 @@ done
 
 echo "$THREADS threads; $ITERS timed batches, best of $ROUNDS rounds; inference images/s"
 echo
-echo "| network | batch | MACs before | MACs after | drop MACs | drop FLOPs (thop) | images/s before" \
-    "| images/s after | speed-up | ideal (MACs ratio) | speed-up / ideal |"
+echo "| network | batch | MACs before | MACs after | drop MACs | drop FLOPs (thop)" \
+    "| images/s before | images/s after | speed-up | ideal (MACs ratio) | speed-up / ideal |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 i=1
 while [ "$i" -le "$n" ]; do
     drop=$(bin/sp-flops --json --baseline "$scratch/before$i.spk" "$scratch/after$i.spk" |
-        $PY -c 'import json, sys; d = json.load(sys.stdin)["drop"]; print(d["macs"], d["flops_thop"])')
+        $PY -c 'import json, sys; d = json.load(sys.stdin)["drop"]
+print(d["macs"], d["flops_thop"])')
     awk -v i="$i" -v name="$(cat "$scratch/name$i")" -v drop="$drop" '
         $1 == i { if ($3 > ips[$2]) ips[$2] = $3; macs[$2] = $4; bs = $5 }
         END {
             split(drop, d, " ")
             up = ips["after"] / ips["before"]; ideal = macs["before"] / macs["after"]
-            printf "| %s | %d | %.1fM | %.1fM | %.1f %% | %.1f %% | %.1f | %.1f | %.2f | %.2f | %.2f |\n",
-                name, bs, macs["before"] / 1e6, macs["after"] / 1e6, d[1], d[2],
+            printf "| %s | %d | %.1fM | %.1fM | %.1f %% | %.1f %% | %.1f | %.1f | %.2f | %.2f" \
+                " | %.2f |\n", name, bs, macs["before"] / 1e6, macs["after"] / 1e6, d[1], d[2],
                 ips["before"], ips["after"], up, ideal, up / ideal
         }' "$raw"
     i=$((i + 1))

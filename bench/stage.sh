@@ -10,10 +10,11 @@
 # Defaults: 5 timed steps, all cores, 2 rounds, batches 12 and 64, layers
 # (blocks) 5 and 11 of vgg16-cifar, on one random batch of 3x32x32 images.
 # sp and the original alternate (the original first every other round),
-# each in its own process; each figure is the best of ROUNDS.  Prints a Markdown table of milliseconds per step and
-# the ratios: sp stage / sp plain (the goal: at most 2) and the speed of
-# sp's stage step over the original's (original ms / sp ms; the goal: at
-# least 2).  Without the original's files or PyTorch its columns are "-".
+# each in its own process; each figure is the best of ROUNDS.  Prints a
+# Markdown table of milliseconds per step and the ratios: sp stage / sp
+# plain (the goal: at most 2) and the speed of sp's stage step over the
+# original's (original ms / sp ms; the goal: at least 2).  Without the
+# original's files or PyTorch its columns are "-".
 set -eu
 cd "$(dirname "$0")/.."
 STEPS=${1:-${STEPS:-5}}
@@ -36,7 +37,8 @@ fi
 # sp_run B K and orig_run B K print "WHO B K PLAIN_MS STAGE_MS"
 sp_run() { # "sp ARCH bs=B block=K: plain step P ms, stage step S ms, ..."
     line=$("$BUILD/bench/stage_bench" vgg16-cifar "$1" "$2" "$STEPS")
-    echo "$line" | sed 's/.*plain step \([0-9.]*\) ms, stage step \([0-9.]*\) ms.*/sp '"$1 $2"' \1 \2/'
+    echo "$line" |
+        sed 's/.*plain step \([0-9.]*\) ms, stage step \([0-9.]*\) ms.*/sp '"$1 $2"' \1 \2/'
 }
 orig_run() { # "vgg16-cifar bs=B layer=K: plain step P ms, seed SP step S ms, ..."
     [ -n "$orig" ] || return 0
@@ -72,7 +74,9 @@ for bs in $BATCHES; do
         awk -v bs="$bs" -v layer="$layer" '
             function best(k, v) { if (!(k in ms) || v < ms[k]) ms[k] = v }
             function f(k) { return k in ms ? sprintf("%.1f", ms[k]) : "-" }
-            function ratio(a, b) { return a in ms && b in ms ? sprintf("%.2f", ms[a] / ms[b]) : "-" }
+            function ratio(a, b) {
+                return a in ms && b in ms ? sprintf("%.2f", ms[a] / ms[b]) : "-"
+            }
             $2 == bs && $3 == layer { best($1 " plain", $4); best($1 " stage", $5) }
             END {
                 printf "| %d | %d | %s | %s | %s | %s | %s | %s |\n", bs, layer,
