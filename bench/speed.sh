@@ -13,17 +13,16 @@
 #
 # Each figure comes from its own process: two untimed steps (the first
 # plans, the second is still slow), then ITERS timed steps on synthetic
-# data.  A training step is forward,
-# cross-entropy, backward and an SGD update (momentum 0.9, weight decay
-# 5e-4); inference is a forward pass in evaluation mode, the logits copied
-# out.  Memory is the process's peak resident set (getrusage ru_maxrss),
-# PyTorch's including its interpreter and libraries.  The processes run one
-# after the other, alternating sp and PyTorch (PyTorch first every other
-# round); speed is the best of ROUNDS, memory the largest.  GFLOP/s: sp's
-# count of a forward pass (2 x the multiply-adds of convolutions and linear
-# layers, sp-flops' MACs), three times that for a training step, times
-# images/s; % peak divides it by bench/peak.c's FMA peak (best of the
-# ROUNDS measurements, one per round).
+# data.  A training step is forward, cross-entropy, backward and an SGD
+# update (momentum 0.9, weight decay 5e-4); inference is a forward pass in
+# evaluation mode, the logits copied out.  Memory is the process's peak
+# resident set (getrusage ru_maxrss), PyTorch's including its interpreter
+# and libraries.  The processes run one after the other, alternating sp
+# and PyTorch (PyTorch first every other round); speed is the best of
+# ROUNDS, memory the largest.  GFLOP/s: sp's count of a forward pass (2 x
+# the multiply-adds of convolutions and linear layers, sp-flops' MACs),
+# three times that for a training step, times images/s; % peak divides it
+# by bench/peak.c's FMA peak (the best of one measurement per round).
 # Ratios are sp / PyTorch: above 1 for speed and below 1 for memory mean
 # sp is ahead.  Before timing, bench/check_nets.py checks that the PyTorch
 # definitions match sp's networks layer by layer.
