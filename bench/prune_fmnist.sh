@@ -34,7 +34,7 @@ cd "$OUT"
 [ -e base.spk ] || sp-finetune --data train.spd --val test.spd --epochs 2 --batch 128 \
     --lr 0.1 --weight-decay 5e-4 --schedule cosine --augment none --seed 1 r20.spk -o base.spk
 
-STAGE="--data subset.spd --val test.spd --epochs 2 --augment none"
+STAGE="--data subset.spd --val test.spd --epochs 2 --augment none --resume"
 FT="--data train.spd --val test.spd --epochs 1 --batch 128 --lr 0.01 --weight-decay 5e-4 \
     --schedule cosine --augment none"
 
@@ -72,14 +72,19 @@ for r in $RATES; do
     for s in $SEEDS; do
         prune "sp-r$r-s$s" "$s" sp-train-mask $STAGE --rate "$r"
         report "sp-r$r-s$s" "sp-r$r-s$s.ft.spk"
-        prune "sp-layer-r$r-s$s" "$s" sp-train-mask $STAGE --sort layer --rate "$r"
-        report "sp-layer-r$r-s$s" "sp-layer-r$r-s$s.ft.spk"
         for by in l1 random; do
             prune "$by-r$r-s$s" "$s" sp-select --by "$by" --rate "$r"
             report "$by-r$r-s$s" "$by-r$r-s$s.ft.spk"
             prune "$by@sp-r$r-s$s" "$s" select_at "$by" "sp-r$r-s$s"
             report "$by@sp-r$r-s$s" "$by@sp-r$r-s$s.ft.spk"
         done
+    done
+done
+# the method with one threshold per layer, after the comparison above
+for r in $RATES; do
+    for s in $SEEDS; do
+        prune "sp-layer-r$r-s$s" "$s" sp-train-mask $STAGE --sort layer --rate "$r"
+        report "sp-layer-r$r-s$s" "sp-layer-r$r-s$s.ft.spk"
     done
 done
 

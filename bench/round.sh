@@ -54,7 +54,7 @@ done
 
 printf '%-8s %-12s %7s %12s %10s %8s\n' round widths top-1 FLOPs images/s speed-up
 base_speed=$(awk '$1 == "base" { print $2 }' speeds.txt | best_of)
-flops() { sp-flops --json "$1" | sed -n 's/.*"flops_thop":\([0-9]*\).*/\1/p'; }
+flops() { sp-flops --json "$1" | sed -n 's/^{"arch":"[^"]*","params":[0-9]*,"macs":[0-9]*,"flops_thop":\([0-9]*\).*/\1/p'; }
 top1() { sp-eval --data test.spd "$1" | sed -n 's/^top-1 *\([0-9.]*\)%.*/\1/p'; }
 printf '%-8s %-12s %7s %12s %10s %8s\n' - 16,32,64 "$(top1 base.spk)" "$(flops base.spk)" \
     "$base_speed" 1.00
