@@ -139,6 +139,19 @@ static uint32_t data_crc(const sp_model *m)
     return crc;
 }
 
+/* The mean and std inputs are normalised with, and where they came from. */
+static void print_normalisation(const sp_model *m)
+{
+    const char *mean = sp_model_meta(m, "mean"), *std = sp_model_meta(m, "std");
+    const char *source = sp_model_meta(m, "norm_source");
+    if (!mean && !std) {
+        printf("normalise   none recorded (programs use the dataset's statistics)\n");
+        return;
+    }
+    printf("normalise   mean %s  std %s  (%s)\n", mean ? mean : "-", std ? std : "-",
+           source ? source : "no source recorded");
+}
+
 static void print_model(const sp_model *m)
 {
     const sp_graph *g = m->graph;
@@ -148,6 +161,7 @@ static void print_model(const sp_model *m)
     printf("arch        %s\n", g->arch[0] ? g->arch : "(none)");
     printf("input       %dx%dx%d\n", g->node[0].c, g->node[0].h, g->node[0].w);
     printf("classes     %d\n", g->classes);
+    print_normalisation(m);
     printf("parameters  %lld\n", (long long)cnt.params);
     printf("macs        %lld\n", (long long)cnt.macs);
     printf("format      %s version %d, crc32 %08x\n", SP_CKPT_FORMAT, SP_CKPT_VERSION, data_crc(m));
