@@ -51,7 +51,7 @@ static const char usage_text[] =
 
 static char **read_classes(const char *path, int *n)
 {
-    FILE *f = sp_in_open(path);
+    FILE *f = sp_in_open_text(path);
     char **names = NULL, *line = NULL;
     size_t cap = 0;
     ssize_t len;
