@@ -4,7 +4,8 @@
  * (--data), preprocesses every record as the checkpoint says (input size,
  * mean, std), and prints top-1, top-5 and the mean cross-entropy on
  * standard output, as text or one JSON object; with --logits, also writes
- * the N x classes float32 logits as a NumPy .npy file. */
+ * the N x classes float32 logits as a NumPy .npy file.  A progress bar
+ * is drawn on stderr when it is a terminal. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "sp/exec.h"
 #include "sp/loader.h"
 #include "sp/model.h"
+#include "sp/progress.h"
 #include "sp/train.h"
 
 typedef struct options {
@@ -133,8 +135,11 @@ int main(int argc, char **argv)
     int64_t n = sp_data_count(d);
     float *logits = o.logits ? sp_xmalloc((size_t)n * classes * sizeof(float)) : NULL;
     sp_metrics s;
-    if (sp_evaluate(e, l, &s, logits) < 0)
+    sp_progress *bar = sp_progress_new("batch");
+    sp_eval_progress progress = {sp_progress_eval, bar};
+    if (sp_evaluate(e, l, &s, logits, &progress) < 0)
         sp_die("%s", sp_error());
+    sp_progress_free(bar);
     if (o.logits)
         write_npy(o.logits, logits, n, classes);
     if (o.json)

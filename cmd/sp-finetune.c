@@ -1,9 +1,9 @@
 /* sp-finetune: train a network with SGD and keep its best epoch.
  *
  * Reads a checkpoint (FILE or standard input; a fresh sp-init network or a
- * trained or pruned one), a training and a validation dataset, trains for
- * --epochs epochs and writes the weights of the epoch with the best
- * validation top-1 as a checkpoint (-o FILE or standard output), with the
+ * trained or pruned one), a training and optionally a validation dataset,
+ * trains for --epochs epochs and writes the weights of the epoch with the
+ * best validation top-1 (without --val, of the last epoch) as a checkpoint (-o FILE or standard output), with the
  * preprocessing and the training result in its metadata.  With -o, the
  * run keeps a resume state in FILE.resume; --resume continues from it. */
 #include <getopt.h>
@@ -30,17 +30,19 @@ typedef struct options {
 } options;
 
 static const char usage_text[] =
-    "Usage: sp-finetune --data TRAIN.spd --val VAL.spd [--epochs N] [--batch B]\n"
+    "Usage: sp-finetune --data TRAIN.spd [--val VAL.spd] [--epochs N] [--batch B]\n"
     "                   [--lr X] [--momentum M] [--weight-decay W] [--nesterov]\n"
     "                   [--schedule step|cosine] [--step-every E]\n"
     "                   [--augment cifar|imagenet|none] [--mean V,V,V] [--std V,V,V]\n"
     "                   [--seed S] [--device cpu|ref] [--threads N] [--save-every K]\n"
     "                   [--resume] [--log FILE] [FILE] [-o OUT]\n"
     "Train the network in a checkpoint (FILE, or standard input) with SGD and\n"
-    "write the weights of its best validation epoch (OUT, or standard output).\n"
+    "write the weights of its best validation epoch, or of its last epoch without\n"
+    "--val (OUT, or standard output).\n"
     "\n"
     "  -d, --data FILE        training dataset (.spd)\n"
     "  -v, --val FILE         validation dataset (.spd), evaluated after every epoch\n"
+    "                         (default: none; the last epoch is kept)\n"
     "  -e, --epochs N         epochs (default 200)\n"
     "  -b, --batch B          images per step (default 128)\n"
     "      --lr X             initial learning rate (default 0.001)\n"
@@ -146,8 +148,8 @@ static void parse_command_line(int argc, char **argv, options *o)
         }
     }
     o->input = sp_arg_operand_why(argc, argv, optind, "only one checkpoint is read");
-    if (!o->data || !o->val)
-        sp_die_usage("both a training set (--data) and a validation set (--val) are needed");
+    if (!o->data)
+        sp_die_usage("no training set given (--data FILE.spd)");
     if (o->augment && sp_augment_parse(o->augment, &t->pre.augment) < 0)
         sp_die_usage("unknown augmentation '%s' (expected cifar, imagenet or none)", o->augment);
     int to_stdout = !o->output || strcmp(o->output, "-") == 0;
@@ -172,10 +174,15 @@ static void on_epoch(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
     sp_log_train_epoch(o->logf, p);
-    if (sp_progress_active(o->bar))
-        sp_info("epoch %d/%d: val top-1 %.2f%% top-5 %.2f%% loss %.4f (best %.2f%%, epoch %d)",
-                p->epoch + 1, p->epochs, sp_metrics_top1(&p->val), sp_metrics_top5(&p->val),
-                sp_metrics_loss(&p->val), p->best_top1, p->best_epoch + 1);
+    if (!sp_progress_active(o->bar))
+        return;
+    if (p->validated)
+        sp_info("epoch %d/%d: train loss %.4f, val top-1 %.2f%% top-5 %.2f%% loss %.4f "
+                "(best %.2f%%, epoch %d)", p->epoch + 1, p->epochs, p->train_loss,
+                sp_metrics_top1(&p->val), sp_metrics_top5(&p->val), sp_metrics_loss(&p->val),
+                p->best_top1, p->best_epoch + 1);
+    else
+        sp_info("epoch %d/%d: train loss %.4f", p->epoch + 1, p->epochs, p->train_loss);
 }
 
 static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset *d)
@@ -197,7 +204,7 @@ int main(int argc, char **argv)
     sp_cli_threads(o.threads);
     sp_model *m = sp_ckpt_load_or_die(o.input);
     sp_dataset *train = sp_data_open_or_die(o.data);
-    sp_dataset *val = sp_data_open_or_die(o.val);
+    sp_dataset *val = o.val ? sp_data_open_or_die(o.val) : NULL;
     setup_preprocessing(&o, m, train);
     char *state = sp_cli_resume_state(o.output, &o.t.resume);
     o.t.state = state;
@@ -207,6 +214,7 @@ int main(int argc, char **argv)
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
+    o.t.validating = (sp_eval_progress){sp_progress_eval, o.bar};
     sp_backend *b = sp_backend_create_or_die(o.device);
     if (sp_train_run(b, m, train, val, &o.t) < 0)
         sp_die("%s", sp_error());
@@ -218,7 +226,8 @@ int main(int argc, char **argv)
     free(state);
     sp_backend_destroy(b);
     sp_data_close(train);
-    sp_data_close(val);
+    if (val)
+        sp_data_close(val);
     sp_model_free(m);
     return SP_EXIT_OK;
 }

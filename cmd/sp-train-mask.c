@@ -230,7 +230,8 @@ static void on_window(void *ctx, const sp_stage_report *r)
     options *o = ctx;
     if (!o->logf)
         return;
-    sp_log_printf(o->logf, "{\"window\": %lld, \"epoch\": %d, \"masks\": [", (long long)r->step,
+    sp_log_begin(o->logf);
+    sp_log_printf(o->logf, "\"window\": %lld, \"epoch\": %d, \"masks\": [", (long long)r->step,
                   r->epoch + 1);
     for (int k = 0; k < r->nsite; k++)
         sp_log_printf(o->logf, "%s{\"mask\": \"%s\", \"channels\": %d, \"kept\": %d, "
@@ -346,6 +347,7 @@ int main(int argc, char **argv)
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
+    o.t.validating = (sp_eval_progress){sp_progress_eval, o.bar};
     if (sp_train_run(b, m, train, val, &o.t) < 0)
         sp_die("%s", sp_error());
     sp_progress_free(o.bar);

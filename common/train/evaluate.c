@@ -154,8 +154,10 @@ double sp_metrics_loss(const sp_metrics *s)
     return s->n ? s->loss_sum / (double)s->n : 0;
 }
 
-int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits)
+int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits,
+                const sp_eval_progress *progress)
 {
+    int64_t total = sp_loader_batches(l), done = 0;
     int classes = sp_exec_classes(e);
     float *z = logits;
     float *buf = NULL;
@@ -176,6 +178,8 @@ int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits)
         double loss = sp_exec_loss(e);
         sp_exec_logits(e, z);
         sp_metrics_add(out, z, lab, n, classes, loss);
+        if (progress && progress->fn)
+            progress->fn(progress->ctx, ++done, total);
         if (logits)
             z += (size_t)n * classes;
     }
