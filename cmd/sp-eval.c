@@ -34,15 +34,15 @@ static const char usage_text[] =
     "  -d, --data FILE      the dataset (.spd, as written by sp-pack)\n"
     "  -b, --batch B        images per forward pass (default 128)\n"
     "  -j, --json           print one JSON object instead of text\n"
-    "  -l, --logits FILE    also write the logits, N x classes float32, as .npy\n"
+    "      --logits FILE    also write the logits, N x classes float32, as .npy\n"
     "      --mean V,V,V     per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V      per-channel standard deviation (default: the checkpoint's)\n"
     "      --device NAME    cpu (default) or ref\n"
     "  -t, --threads N      compute threads (default: all cores)\n"
-    "  -h, --help           print this help and exit\n"
-    "  -V, --version        print the version and exit\n";
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n";
 
-enum { OPT_MEAN = 256, OPT_STD, OPT_DEVICE };
+enum { OPT_MEAN = 256, OPT_STD, OPT_DEVICE, OPT_LOGITS };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -50,7 +50,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"data", required_argument, NULL, 'd'},
         {"batch", required_argument, NULL, 'b'},
         {"json", no_argument, NULL, 'j'},
-        {"logits", required_argument, NULL, 'l'},
+        {"logits", required_argument, NULL, OPT_LOGITS},
         {"mean", required_argument, NULL, OPT_MEAN},
         {"std", required_argument, NULL, OPT_STD},
         {"device", required_argument, NULL, OPT_DEVICE},
@@ -64,12 +64,12 @@ static void parse_command_line(int argc, char **argv, options *o)
     o->batch = 128;
     o->device = "cpu";
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:b:jl:t:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:b:jt:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o->data = optarg; break;
         case 'b': o->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
         case 'j': o->json = 1; break;
-        case 'l': o->logits = optarg; break;
+        case OPT_LOGITS: o->logits = optarg; break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
         case OPT_DEVICE: o->device = optarg; break;

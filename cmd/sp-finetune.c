@@ -52,7 +52,7 @@ static const char usage_text[] =
     "      --schedule NAME    step: x0.1 every --step-every epochs; cosine: to 0 per\n"
     "                         step (default step)\n"
     "      --step-every E     epochs between steps (default: epochs/3)\n"
-    "  -a, --augment NAME     cifar (pad 4, crop, flip), imagenet (random resized\n"
+    "      --augment NAME     cifar (pad 4, crop, flip), imagenet (random resized\n"
     "                         crop, flip) or none (default: the checkpoint's, else\n"
     "                         cifar up to 64 pixels and imagenet above)\n"
     "      --mean V,V,V       per-channel mean (default: the checkpoint's)\n"
@@ -65,11 +65,11 @@ static const char usage_text[] =
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step and per epoch to FILE\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
-    "  -h, --help             print this help and exit\n"
-    "  -V, --version          print the version and exit\n";
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n";
 
 enum { OPT_LR = 256, OPT_MOMENTUM, OPT_WD, OPT_NESTEROV, OPT_SCHEDULE, OPT_STEP_EVERY,
-       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY };
+       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_AUGMENT };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -84,7 +84,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"nesterov", no_argument, NULL, OPT_NESTEROV},
         {"schedule", required_argument, NULL, OPT_SCHEDULE},
         {"step-every", required_argument, NULL, OPT_STEP_EVERY},
-        {"augment", required_argument, NULL, 'a'},
+        {"augment", required_argument, NULL, OPT_AUGMENT},
         {"mean", required_argument, NULL, OPT_MEAN},
         {"std", required_argument, NULL, OPT_STD},
         {"seed", required_argument, NULL, 's'},
@@ -109,7 +109,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     t->save_every = 200;
     o->device = "cpu";
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:v:e:b:a:s:t:rl:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o->data = optarg; break;
         case 'v': o->val = optarg; break;
@@ -130,7 +130,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_STEP_EVERY:
             t->step_every = (int)sp_arg_long("--step-every", optarg, 1, 100000);
             break;
-        case 'a': o->augment = optarg; break;
+        case OPT_AUGMENT: o->augment = optarg; break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
         case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;

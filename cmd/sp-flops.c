@@ -31,19 +31,21 @@ static const char usage_text[] =
     "Print the parameters, MACs and FLOPs of the network in a checkpoint\n"
     "(FILE, or standard input), per layer and in total, for one sample.\n"
     "\n"
-    "  -b, --baseline FILE  also print the drop against the network in FILE\n"
+    "      --baseline FILE  also print the drop against the network in FILE\n"
     "  -j, --json           print one JSON object instead of a table\n"
-    "  -h, --help           print this help and exit\n"
-    "  -V, --version        print the version and exit\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n"
     "\n"
     "MACs count the multiply-accumulates of convolutions and linear layers.\n"
     "FLOPs (thop) add conv biases, two per batch-norm element and average\n"
     "pooling, the convention of the published Sensitivity Pruner baselines.\n";
 
+enum { OPT_BASELINE = 256 };
+
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"baseline", required_argument, NULL, 'b'},
+        {"baseline", required_argument, NULL, OPT_BASELINE},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -52,9 +54,9 @@ static void parse_command_line(int argc, char **argv, options *o)
     int c;
     memset(o, 0, sizeof *o);
     opterr = 0;   /* one message of ours instead of getopt's */
-    while ((c = getopt_long(argc, argv, ":b:jhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->baseline = optarg; break;
+        case OPT_BASELINE: o->baseline = optarg; break;
         case 'j': o->json = 1; break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();

@@ -27,28 +27,30 @@ static const char usage_text[] =
     "Show the network, metadata and tensors of a checkpoint (FILE, or standard\n"
     "input), or the header and labels of a packed dataset.\n"
     "\n"
-    "  -b, --blocks      list the pruning blocks and their channels only\n"
+    "      --blocks      list the pruning blocks and their channels only\n"
     "  -j, --json        print one JSON object instead of text\n"
-    "  -r, --record N    write record N of a dataset as a PGM/PPM image\n"
+    "      --record N    write record N of a dataset as a PGM/PPM image\n"
     "  -h, --help        show this help and exit\n"
     "  -V, --version     show the version and exit\n";
+
+enum { OPT_BLOCKS = 256, OPT_RECORD };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"blocks", no_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
-        {"record", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"blocks", no_argument, NULL, OPT_BLOCKS}, {"json", no_argument, NULL, 'j'},
+        {"record", required_argument, NULL, OPT_RECORD}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->record = -1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":bjr:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->blocks = 1; break;
+        case OPT_BLOCKS: o->blocks = 1; break;
         case 'j': o->json = 1; break;
-        case 'r': o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
+        case OPT_RECORD: o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);

@@ -77,7 +77,7 @@ static const char usage_text[] =
     "                         (default logit)\n"
     "      --ssty-scale X     multiply every generator input by X (default 1)\n"
     "      --twin-current-scale X  scale the block's layers in the twin (default 1)\n"
-    "  -a, --augment NAME     cifar, imagenet or none (default: the checkpoint's)\n"
+    "      --augment NAME     cifar, imagenet or none (default: the checkpoint's)\n"
     "      --mean V,V,V       per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V        per-channel standard deviation (default: the checkpoint's)\n"
     "  -s, --seed S           seed of data order, augmentation, the twin's redraws and\n"
@@ -89,12 +89,12 @@ static const char usage_text[] =
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step, window and epoch to FILE\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
-    "  -h, --help             print this help and exit\n"
-    "  -V, --version          print the version and exit\n";
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n";
 
 enum { OPT_RATE = 256, OPT_RECIPE, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_WINDOW, OPT_BETA_RANGE,
        OPT_BETA0, OPT_BETA1, OPT_SORT, OPT_POOL, OPT_SSTY_LOSS, OPT_SSTY_SCALE, OPT_TWIN_SCALE,
-       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY };
+       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_AUGMENT };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -118,7 +118,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"ssty-loss", required_argument, NULL, OPT_SSTY_LOSS},
         {"ssty-scale", required_argument, NULL, OPT_SSTY_SCALE},
         {"twin-current-scale", required_argument, NULL, OPT_TWIN_SCALE},
-        {"augment", required_argument, NULL, 'a'},
+        {"augment", required_argument, NULL, OPT_AUGMENT},
         {"mean", required_argument, NULL, OPT_MEAN},
         {"std", required_argument, NULL, OPT_STD},
         {"seed", required_argument, NULL, 's'},
@@ -146,7 +146,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     t->save_every = 200;
     o->device = "cpu";
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:d:v:e:b:a:s:t:rl:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'k': o->block = (int)sp_arg_long("--block", optarg, 0, 1000); break;
         case 'd': o->data = optarg; break;
@@ -177,7 +177,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_TWIN_SCALE:
             o->twin_scale = sp_arg_double("--twin-current-scale", optarg, 1e-9, 1e9);
             break;
-        case 'a': o->augment = optarg; break;
+        case OPT_AUGMENT: o->augment = optarg; break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
         case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;

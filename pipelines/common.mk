@@ -169,10 +169,10 @@ begin    = $(if $(dry),,$(shell mkdir -p $(OUT)/.settings $(@D); rm -f $@.tmp-* 
 
 $(TRAIN_SPD): $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,train)
 	@test -e '$(TRAIN_SRC)' || { echo "$(NAME): no training data at '$(TRAIN_SRC)'; set DATA (sp-pipelines(7))" >&2; exit 1; }
-	$(call begin,train)sp-pack $(strip $(ARGS_train)) -j $(JOBS) -o $@
+	$(call begin,train)sp-pack $(strip $(ARGS_train)) --threads $(JOBS) -o $@
 
 $(OUT)/prune.spd: $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,prune)
-	$(call begin,prune)sp-pack $(strip $(ARGS_prune)) -j $(JOBS) -o $@
+	$(call begin,prune)sp-pack $(strip $(ARGS_prune)) --threads $(JOBS) -o $@
 
 # ImageNet: every class of the training source, sorted as sp-pack sorts
 # them, labels both sets in the same order and keeps the network's class
@@ -185,7 +185,7 @@ $(OUT)/classes.txt: $(wildcard $(TRAIN_SRC)) $(call force,classes)
 
 $(VAL_SPD): $(wildcard $(VAL_SRC) $(VAL_LABELS)) $(DATA_DEPS) $(call force,val)
 	@test -e '$(VAL_SRC)' || { echo "$(NAME): no validation data at '$(VAL_SRC)'; set DATA (sp-pipelines(7))" >&2; exit 1; }
-	$(call begin,val)sp-pack $(strip $(ARGS_val)) -j $(JOBS) -o $@
+	$(call begin,val)sp-pack $(strip $(ARGS_val)) --threads $(JOBS) -o $@
 
 ifeq ($(BASE),)
 $(OUT)/init.spk: $(TRAIN_SPD) $(call force,init)
