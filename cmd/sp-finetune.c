@@ -5,7 +5,9 @@
  * trains for --epochs epochs and writes the weights of the epoch with the
  * best validation top-1 (without --val, of the last epoch) as a checkpoint (-o FILE or standard output), with the
  * preprocessing and the training result in its metadata.  With -o, the
- * run keeps a resume state in FILE.resume; --resume continues from it. */
+ * run keeps a resume state in FILE.resume; --resume continues from it.
+ * The defaults of --lr, --weight-decay and --schedule suit the job: training
+ * from scratch for a network fresh from sp-init, fine-tuning otherwise. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@ typedef struct options {
     sp_log *logf;
     sp_progress *bar;
     int bar_epoch;            /* the epoch the bar shows */
+    int lr_given, wd_given, schedule_given;
 } options;
 
 static const char usage_text[] =
@@ -45,12 +48,14 @@ static const char usage_text[] =
     "                         (default: none; the last epoch is kept)\n"
     "  -e, --epochs N         epochs (default 200)\n"
     "  -b, --batch B          images per step (default 128)\n"
-    "      --lr X             initial learning rate (default 0.001)\n"
+    "      --lr X             initial learning rate (default: 0.1 from scratch,\n"
+    "                         0.001 fine-tuning)\n"
     "      --momentum M       SGD momentum (default 0.9)\n"
-    "      --weight-decay W   L2 weight decay (default 0.0001)\n"
+    "      --weight-decay W   L2 weight decay (default: 0.0005 from scratch, 0.0001\n"
+    "                         fine-tuning)\n"
     "      --nesterov         Nesterov momentum\n"
     "      --schedule NAME    step: x0.1 every --step-every epochs; cosine: to 0 per\n"
-    "                         step (default step)\n"
+    "                         step (default: cosine from scratch, step fine-tuning)\n"
     "      --step-every E     epochs between steps (default: epochs/3)\n"
     "      --augment NAME     cifar (pad 4, crop, flip), imagenet (random resized\n"
     "                         crop, flip) or none (default: the checkpoint's, else\n"
@@ -66,7 +71,10 @@ static const char usage_text[] =
     "  -l, --log FILE         write one JSON object per step and per epoch to FILE\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
-    "  -V, --version          show the version and exit\n";
+    "  -V, --version          show the version and exit\n"
+    "\n"
+    "From scratch: a network fresh from sp-init that was never trained; any other\n"
+    "(trained, imported or pruned) is fine-tuned.\n";
 
 enum { OPT_LR = 256, OPT_MOMENTUM, OPT_WD, OPT_NESTEROV, OPT_SCHEDULE, OPT_STEP_EVERY,
        OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_AUGMENT };
@@ -115,17 +123,22 @@ static void parse_command_line(int argc, char **argv, options *o)
         case 'v': o->val = optarg; break;
         case 'e': t->epochs = (int)sp_arg_long("--epochs", optarg, 1, 100000); break;
         case 'b': t->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
-        case OPT_LR: t->sgd.lr = (float)sp_arg_double("--lr", optarg, 0, 1e3); break;
+        case OPT_LR:
+            t->sgd.lr = (float)sp_arg_double("--lr", optarg, 0, 1e3);
+            o->lr_given = 1;
+            break;
         case OPT_MOMENTUM:
             t->sgd.momentum = (float)sp_arg_double("--momentum", optarg, 0, 1);
             break;
         case OPT_WD:
             t->sgd.weight_decay = (float)sp_arg_double("--weight-decay", optarg, 0, 1);
+            o->wd_given = 1;
             break;
         case OPT_NESTEROV: t->sgd.nesterov = 1; break;
         case OPT_SCHEDULE:
             if (sp_schedule_parse(optarg, &t->schedule) < 0)
                 sp_die_usage("unknown schedule '%s' (expected step or cosine)", optarg);
+            o->schedule_given = 1;
             break;
         case OPT_STEP_EVERY:
             t->step_every = (int)sp_arg_long("--step-every", optarg, 1, 100000);
@@ -185,6 +198,25 @@ static void on_epoch(void *ctx, const sp_train_progress *p)
         sp_info("epoch %d/%d: train loss %.4f", p->epoch + 1, p->epochs, p->train_loss);
 }
 
+/* The defaults of the job: training from scratch a network sp-init made
+ * (it records init.seed) and nothing trained since, else fine-tuning. */
+static void setup_job(options *o, const sp_model *m)
+{
+    int scratch = sp_model_meta(m, "init.seed") && !sp_model_meta(m, "train.epochs");
+    sp_train_opts *t = &o->t;
+    if (!o->lr_given)
+        t->sgd.lr = scratch ? 0.1f : 0.001f;
+    if (!o->wd_given)
+        t->sgd.weight_decay = scratch ? 5e-4f : 1e-4f;
+    if (!o->schedule_given)
+        t->schedule = scratch ? SP_SCHED_COSINE : SP_SCHED_STEP;
+    if (isatty(STDERR_FILENO))
+        sp_info("%s: lr %g, weight decay %g, %s schedule, %d epochs",
+                scratch ? "training from scratch" : "fine-tuning", (double)t->sgd.lr,
+                (double)t->sgd.weight_decay, sp_schedule_name(t->schedule),
+                t->epochs);
+}
+
 static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset *d)
 {
     sp_preproc pre;
@@ -205,6 +237,7 @@ int main(int argc, char **argv)
     sp_model *m = sp_ckpt_load_or_die(o.input);
     sp_dataset *train = sp_data_open_or_die(o.data);
     sp_dataset *val = o.val ? sp_data_open_or_die(o.val) : NULL;
+    setup_job(&o, m);
     setup_preprocessing(&o, m, train);
     char *state = sp_cli_resume_state(o.output, &o.t.resume);
     o.t.state = state;

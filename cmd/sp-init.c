@@ -166,6 +166,9 @@ int main(int argc, char **argv)
         sp_die("%s", sp_error());
     sp_model *m = sp_model_new(g);
     sp_arch_init_weights(m, o.seed);
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o.seed);
+    sp_model_set_meta(m, "init.seed", seed);
     sp_arch_set_preprocessing(m, sp_arch_lookup(o.arch));
     sp_cli_norm_apply(m, &o.norm);
     sp_ckpt_save_or_die(m, o.output);
