@@ -118,8 +118,9 @@ int main(int argc, char **argv)
     sp_dataset *d = sp_data_open_or_die(o.data);
     int classes = m->graph->node[m->graph->n - 1].c;
     if (sp_data_classes(d) != classes)
-        sp_die("'%s' has %d classes but the network in %s has %d outputs", o.data,
-               sp_data_classes(d), sp_in_name(o.input), classes);
+        sp_die("'%s' has %d class%s but the network in %s has %d output%s", o.data,
+               sp_data_classes(d), sp_data_classes(d) == 1 ? "" : "es", sp_in_name(o.input),
+               classes, SP_PLURAL(classes));
     sp_preproc pre;
     sp_preproc_or_die(&pre, m, d, o.input, o.mean, o.std);
     sp_backend *b = sp_backend_create_or_die(o.device);

@@ -103,8 +103,8 @@ int main(int argc, char **argv)
     sp_import_opts io = {o.arch, o.classes, o.in_h, o.in_w};
     sp_model *m = sp_import_model(t, n, &io, sp_in_name(o.input));
     if (m && o.in_c && m->graph->node[0].c != o.in_c)
-        sp_die("'%s': --input asks for %d channels, but its first layer reads %d",
-               sp_in_name(o.input), o.in_c, m->graph->node[0].c);
+        sp_die("'%s': --input asks for %d channel%s, but its first layer reads %d",
+               sp_in_name(o.input), o.in_c, SP_PLURAL(o.in_c), m->graph->node[0].c);
     for (int i = 0; i < n; i++)
         sp_tensor_free(&t[i]);
     free(t);

@@ -268,8 +268,27 @@ static void print_json(cJSON *o)
     cJSON_Delete(o);
 }
 
+/* A checkpoint begins with the length of its JSON header, 8 bytes little
+ * endian: no header is 4 GiB long, while text or another format read that
+ * way almost always is. */
+static int looks_like_checkpoint(const unsigned char *head, size_t n)
+{
+    if (n < 8)
+        return 0;
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = len << 8 | head[i];
+    return len > 1 && len < (UINT64_C(1) << 32);
+}
+
 static void inspect_model(const options *o, FILE *f, const unsigned char *head, size_t n)
 {
+    if (!looks_like_checkpoint(head, n)) {
+        int named = o->input && strcmp(o->input, "-") != 0;
+        sp_die("%s%s%s is neither an sp checkpoint nor a packed dataset "
+               "(sp-checkpoint(5), sp-data(5))", named ? "'" : "", sp_in_name(o->input),
+               named ? "'" : "");
+    }
     sp_model *m = sp_ckpt_read_after(f, sp_in_name(o->input), head, n);
     if (!m)
         sp_die("%s", sp_error());

@@ -312,8 +312,8 @@ static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset 
     else if (!sp_model_meta(m, "augment"))
         pre.augment = pre.h <= 64 && pre.w <= 64 ? SP_AUG_CIFAR : SP_AUG_IMAGENET;
     if (sp_data_channels(d) != pre.c)
-        sp_die("'%s' has %d-channel images but the network takes %d channels", o->data,
-               sp_data_channels(d), pre.c);
+        sp_die("'%s' has %d-channel images but the network takes %d channel%s", o->data,
+               sp_data_channels(d), pre.c, SP_PLURAL(pre.c));
     o->t.pre = pre;
 }
 

@@ -48,7 +48,7 @@ int sp_preproc_use_preset(sp_preproc *p, const char *name)
         return sp_errorf("unknown normalisation '%s'", name);
     if (n->channels && n->channels != p->c)
         return sp_errorf("normalisation '%s' is for %d channel%s, but the network takes %d",
-                         name, n->channels, n->channels == 1 ? "" : "s", p->c);
+                         name, n->channels, SP_PLURAL(n->channels), p->c);
     for (int c = 0; c < p->c; c++) {
         p->mean[c] = n->mean[n->channels ? c : 0];
         p->std[c] = n->std[n->channels ? c : 0];
@@ -61,7 +61,7 @@ int sp_preproc_use_dataset(sp_preproc *p, const sp_dataset *d)
 {
     if (sp_data_channels(d) != p->c)
         return sp_errorf("'%s' has %d channel%s, but the network takes %d", sp_data_path(d),
-                         sp_data_channels(d), sp_data_channels(d) == 1 ? "" : "s", p->c);
+                         sp_data_channels(d), SP_PLURAL(sp_data_channels(d)), p->c);
     const float *mean = sp_data_mean(d), *std = sp_data_std(d);
     for (int c = 0; c < p->c; c++) {
         if (!(std[c] > 0))

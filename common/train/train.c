@@ -186,8 +186,9 @@ static void record(sp_model *m, const run *r)
 static int check_classes(const sp_dataset *d, int classes)
 {
     if (sp_data_classes(d) != classes)
-        return sp_errorf("'%s' has %d classes but the network has %d outputs",
-                         sp_data_path(d), sp_data_classes(d), classes);
+        return sp_errorf("'%s' has %d class%s but the network has %d output%s",
+                         sp_data_path(d), sp_data_classes(d),
+                         sp_data_classes(d) == 1 ? "" : "es", classes, SP_PLURAL(classes));
     return 0;
 }
 
