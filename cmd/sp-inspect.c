@@ -283,9 +283,9 @@ static int looks_like_checkpoint(const unsigned char *head, size_t n)
 
 static void inspect_model(const options *o, FILE *f, const unsigned char *head, size_t n)
 {
-    if (!looks_like_checkpoint(head, n)) {
+    if (n > 0 && !looks_like_checkpoint(head, n)) {
         int named = o->input && strcmp(o->input, "-") != 0;
-        sp_die("%s%s%s is neither an sp checkpoint nor a packed dataset "
+        sp_die("%s%s%s is not an sp checkpoint or a packed dataset "
                "(sp-checkpoint(5), sp-data(5))", named ? "'" : "", sp_in_name(o->input),
                named ? "'" : "");
     }

@@ -32,9 +32,9 @@ check pack_lists_what_it_reads grep -q "'notes.txt' is not a dataset: sp-pack re
 # sp-inspect on a text file: neither of the two things it reads
 expect_error inspect_text 1 sp-inspect notes.txt
 cp .err msg
-check inspect_text_says grep -q "'notes.txt' is neither an sp checkpoint nor a packed dataset" msg
+check inspect_text_says grep -q "'notes.txt' is not an sp checkpoint or a packed dataset" msg
 sp-inspect < notes.txt >/dev/null 2>err
-check inspect_text_stdin grep -q "^sp-inspect: standard input is neither an sp checkpoint nor a packed dataset" err
+check inspect_text_stdin grep -q "^sp-inspect: standard input is not an sp checkpoint or a packed dataset" err
 head -c 2000 r20.spk >trunc.spk
 sp-inspect trunc.spk >/dev/null 2>err
 check inspect_truncated_still_truncated grep -q "'trunc.spk' is truncated" err
