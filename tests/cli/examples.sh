@@ -15,6 +15,7 @@ if [ -z "$PY" ]; then
     finish
 fi
 W=$T/world
+export OMP_NUM_THREADS=1
 if ! SP_BIN=$BIN ROOT=$ROOT SHARED=$SHARED PY=$PY sh "$ROOT/tests/tools/example_world.sh" "$W" \
         >"$T/world.log" 2>&1; then
     fail examples_world "$(tail -n 5 "$T/world.log")"

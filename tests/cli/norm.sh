@@ -39,7 +39,7 @@ sys.exit(0 if a.shape == b.shape and (e < 1e-4) == (sys.argv[3] == "default") el
 done
 
 # Named presets, a dataset's statistics, values given, and what is recorded.
-sp-pack /usr/share/datasets/fashion-mnist --split test --limit 500 -o "$T/fm.spd" 2>"$T/err" ||
+sp-pack /usr/share/datasets/fashion-mnist --split test --limit 64 -o "$T/fm.spd" 2>"$T/err" ||
     fail pack_fmnist "$(cat "$T/err")"
 fm_mean=$(sp-inspect "$T/fm.spd" | awk '$1 == "mean:" { print $2 }')
 check init_data sp-init --arch resnet20 --data "$T/fm.spd" -o "$T/fm.spk"

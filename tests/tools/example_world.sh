@@ -11,6 +11,8 @@
 #   sp-finetune     one epoch of batches of 16
 #   sp-train-mask   one epoch of batches of 16, a vote every 2 steps
 #   make            a pipeline's plan only (make -n)
+# and every program computes with one thread (OMP_NUM_THREADS=1, set by
+# the caller), which costs the least on a machine shared with other work.
 # Needs SP_BIN (the real programs), ROOT (the source tree), SHARED, PY (a
 # python3 with numpy and PIL).
 set -eu
@@ -61,10 +63,11 @@ bin/sp-finetune --data train.spd --val test.spd --log final.log -o final.spk pru
 cp final.spk out/final.spk
 cp pruned.spk out/pruned_5.spk
 
-# what the ResNet-56 pipeline leaves in out/resnet56_cifar10
+# what the ResNet-56 pipeline leaves in out/resnet56_cifar10, with a narrow
+# ResNet-20 standing in for the ResNet-56
 R=out/resnet56_cifar10
 "$SP_BIN/sp-pack" cifar-10-binary.tar.gz --split train -o $R/train.spd
 "$SP_BIN/sp-pack" cifar-10-binary.tar.gz --split test -o $R/val.spd
-"$SP_BIN/sp-import" resnet56.th -o $R/base.spk
+"$SP_BIN/sp-import" "$I/resnet20.pth" -o $R/base.spk
 "$SP_BIN/sp-select" --by l1 --block 0 --rate 0.5 $R/base.spk | "$SP_BIN/sp-compress" -o $R/pruned_0.spk
 "$SP_BIN/sp-select" --by l1 --block 1 --rate 0.5 -o $R/mask_1.spk $R/pruned_0.spk
