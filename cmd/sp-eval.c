@@ -4,7 +4,8 @@
  * (--data), preprocesses every record as the checkpoint says (input size,
  * mean, std), and prints top-1, top-5 and the mean cross-entropy on
  * standard output, as text or one JSON object; with --logits, also writes
- * the N x classes float32 logits as a NumPy .npy file. */
+ * the N x classes float32 logits as a NumPy .npy file.  A progress bar
+ * is drawn on stderr when it is a terminal. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "sp/exec.h"
 #include "sp/loader.h"
 #include "sp/model.h"
+#include "sp/progress.h"
 #include "sp/train.h"
 
 typedef struct options {
@@ -32,15 +34,15 @@ static const char usage_text[] =
     "  -d, --data FILE      the dataset (.spd, as written by sp-pack)\n"
     "  -b, --batch B        images per forward pass (default 128)\n"
     "  -j, --json           print one JSON object instead of text\n"
-    "  -l, --logits FILE    also write the logits, N x classes float32, as .npy\n"
+    "      --logits FILE    also write the logits, N x classes float32, as .npy\n"
     "      --mean V,V,V     per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V      per-channel standard deviation (default: the checkpoint's)\n"
     "      --device NAME    cpu (default) or ref\n"
     "  -t, --threads N      compute threads (default: all cores)\n"
-    "  -h, --help           print this help and exit\n"
-    "  -V, --version        print the version and exit\n";
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n";
 
-enum { OPT_MEAN = 256, OPT_STD, OPT_DEVICE };
+enum { OPT_MEAN = 256, OPT_STD, OPT_DEVICE, OPT_LOGITS };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -48,7 +50,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"data", required_argument, NULL, 'd'},
         {"batch", required_argument, NULL, 'b'},
         {"json", no_argument, NULL, 'j'},
-        {"logits", required_argument, NULL, 'l'},
+        {"logits", required_argument, NULL, OPT_LOGITS},
         {"mean", required_argument, NULL, OPT_MEAN},
         {"std", required_argument, NULL, OPT_STD},
         {"device", required_argument, NULL, OPT_DEVICE},
@@ -62,12 +64,12 @@ static void parse_command_line(int argc, char **argv, options *o)
     o->batch = 128;
     o->device = "cpu";
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:b:jl:t:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":d:b:jt:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'd': o->data = optarg; break;
         case 'b': o->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
         case 'j': o->json = 1; break;
-        case 'l': o->logits = optarg; break;
+        case OPT_LOGITS: o->logits = optarg; break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
         case OPT_DEVICE: o->device = optarg; break;
@@ -116,8 +118,9 @@ int main(int argc, char **argv)
     sp_dataset *d = sp_data_open_or_die(o.data);
     int classes = m->graph->node[m->graph->n - 1].c;
     if (sp_data_classes(d) != classes)
-        sp_die("'%s' has %d classes but the network in %s has %d outputs", o.data,
-               sp_data_classes(d), sp_in_name(o.input), classes);
+        sp_die("'%s' has %d class%s but the network in %s has %d output%s", o.data,
+               sp_data_classes(d), sp_data_classes(d) == 1 ? "" : "es", sp_in_name(o.input),
+               classes, SP_PLURAL(classes));
     sp_preproc pre;
     sp_preproc_or_die(&pre, m, d, o.input, o.mean, o.std);
     sp_backend *b = sp_backend_create_or_die(o.device);
@@ -133,8 +136,11 @@ int main(int argc, char **argv)
     int64_t n = sp_data_count(d);
     float *logits = o.logits ? sp_xmalloc((size_t)n * classes * sizeof(float)) : NULL;
     sp_metrics s;
-    if (sp_evaluate(e, l, &s, logits) < 0)
+    sp_progress *bar = sp_progress_new("batch");
+    sp_eval_progress progress = {sp_progress_eval, bar};
+    if (sp_evaluate(e, l, &s, logits, &progress) < 0)
         sp_die("%s", sp_error());
+    sp_progress_free(bar);
     if (o.logits)
         write_npy(o.logits, logits, n, classes);
     if (o.json)

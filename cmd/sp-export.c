@@ -30,7 +30,7 @@ static const char usage_text[] =
     "Write a checkpoint as a safetensors or PyTorch state_dict, or as an ONNX model.\n"
     "\n"
     "  -f, --format FMT     safetensors, pth or onnx\n"
-    "  -n, --no-fold        onnx: keep batch norm as separate nodes\n"
+    "      --no-fold        onnx: keep batch norm as separate nodes\n"
     "  -o, --output FILE    write to FILE instead of standard output\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -46,11 +46,13 @@ static format parse_format(const char *s)
     sp_die_usage("unknown format '%s' (safetensors, pth or onnx)", s);
 }
 
+enum { OPT_NO_FOLD = 256 };
+
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
         {"format", required_argument, NULL, 'f'},
-        {"no-fold", no_argument, NULL, 'n'},
+        {"no-fold", no_argument, NULL, OPT_NO_FOLD},
         {"output", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -60,10 +62,10 @@ static void parse_command_line(int argc, char **argv, options *o)
     o->fold = 1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":f:no:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o->fmt = parse_format(optarg); break;
-        case 'n': o->fold = 0; break;
+        case OPT_NO_FOLD: o->fold = 0; break;
         case 'o': o->output = optarg; break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();

@@ -31,19 +31,21 @@ static const char usage_text[] =
     "Print the parameters, MACs and FLOPs of the network in a checkpoint\n"
     "(FILE, or standard input), per layer and in total, for one sample.\n"
     "\n"
-    "  -b, --baseline FILE  also print the drop against the network in FILE\n"
+    "      --baseline FILE  also print the drop against the network in FILE\n"
     "  -j, --json           print one JSON object instead of a table\n"
-    "  -h, --help           print this help and exit\n"
-    "  -V, --version        print the version and exit\n"
+    "  -h, --help           show this help and exit\n"
+    "  -V, --version        show the version and exit\n"
     "\n"
     "MACs count the multiply-accumulates of convolutions and linear layers.\n"
     "FLOPs (thop) add conv biases, two per batch-norm element and average\n"
     "pooling, the convention of the published Sensitivity Pruner baselines.\n";
 
+enum { OPT_BASELINE = 256 };
+
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"baseline", required_argument, NULL, 'b'},
+        {"baseline", required_argument, NULL, OPT_BASELINE},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -52,9 +54,9 @@ static void parse_command_line(int argc, char **argv, options *o)
     int c;
     memset(o, 0, sizeof *o);
     opterr = 0;   /* one message of ours instead of getopt's */
-    while ((c = getopt_long(argc, argv, ":b:jhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->baseline = optarg; break;
+        case OPT_BASELINE: o->baseline = optarg; break;
         case 'j': o->json = 1; break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
@@ -217,6 +219,33 @@ static void count_baseline(report *r, const sp_graph *base)
     free(bn);
 }
 
+/* Whether m was pruned from the network in base, or is it: the same
+ * architecture, input and original layers (names and widths).  A drop
+ * against another network is a number about two different things. */
+static int same_origin(const sp_model *m, const sp_model *base)
+{
+    const sp_graph *a = m->original, *b = base->original;
+    if (strcmp(a->arch, b->arch) != 0 || a->classes != b->classes ||
+        a->node[0].c != b->node[0].c || a->node[0].h != b->node[0].h ||
+        a->node[0].w != b->node[0].w)
+        return 0;
+    int layers[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        const sp_graph *g = k ? b : a, *other = k ? a : b;
+        for (int i = 0; i < g->n; i++) {
+            const sp_node *n = &g->node[i];
+            if (n->op != SP_OP_CONV && n->op != SP_OP_LINEAR)
+                continue;
+            layers[k]++;
+            int j = sp_graph_find(other, n->name);
+            if (j < 0 || other->node[j].op != n->op || other->node[j].cin != n->cin ||
+                other->node[j].cout != n->cout)
+                return 0;
+        }
+    }
+    return layers[0] == layers[1];
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -226,6 +255,10 @@ int main(int argc, char **argv)
     memset(&r, 0, sizeof r);
     sp_model *m = sp_ckpt_load_or_die(o.input);
     sp_model *base = o.baseline ? sp_ckpt_load_or_die(o.baseline) : NULL;
+    if (base && !same_origin(m, base))
+        sp_warning("the baseline '%s' is not the network this one was pruned from (another "
+                   "architecture, input or original widths): the drop compares two different "
+                   "networks", sp_in_name(o.baseline));
     r.g = m->graph;
     r.node = sp_xcalloc((size_t)m->graph->n, sizeof *r.node);
     sp_graph_count(m->graph, &r.total, r.node);

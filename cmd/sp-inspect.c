@@ -27,28 +27,30 @@ static const char usage_text[] =
     "Show the network, metadata and tensors of a checkpoint (FILE, or standard\n"
     "input), or the header and labels of a packed dataset.\n"
     "\n"
-    "  -b, --blocks      list the pruning blocks and their channels only\n"
+    "      --blocks      list the pruning blocks and their channels only\n"
     "  -j, --json        print one JSON object instead of text\n"
-    "  -r, --record N    write record N of a dataset as a PGM/PPM image\n"
+    "      --record N    write record N of a dataset as a PGM/PPM image\n"
     "  -h, --help        show this help and exit\n"
     "  -V, --version     show the version and exit\n";
+
+enum { OPT_BLOCKS = 256, OPT_RECORD };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"blocks", no_argument, NULL, 'b'}, {"json", no_argument, NULL, 'j'},
-        {"record", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"blocks", no_argument, NULL, OPT_BLOCKS}, {"json", no_argument, NULL, 'j'},
+        {"record", required_argument, NULL, OPT_RECORD}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->record = -1;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":bjr:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jhV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->blocks = 1; break;
+        case OPT_BLOCKS: o->blocks = 1; break;
         case 'j': o->json = 1; break;
-        case 'r': o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
+        case OPT_RECORD: o->record = sp_arg_long("--record", optarg, 0, 1L << 40); break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
@@ -139,6 +141,19 @@ static uint32_t data_crc(const sp_model *m)
     return crc;
 }
 
+/* The mean and std inputs are normalised with, and where they came from. */
+static void print_normalisation(const sp_model *m)
+{
+    const char *mean = sp_model_meta(m, "mean"), *std = sp_model_meta(m, "std");
+    const char *source = sp_model_meta(m, "norm_source");
+    if (!mean && !std) {
+        printf("normalise   none recorded (programs use the dataset's statistics)\n");
+        return;
+    }
+    printf("normalise   mean %s  std %s  (%s)\n", mean ? mean : "-", std ? std : "-",
+           source ? source : "no source recorded");
+}
+
 static void print_model(const sp_model *m)
 {
     const sp_graph *g = m->graph;
@@ -148,6 +163,7 @@ static void print_model(const sp_model *m)
     printf("arch        %s\n", g->arch[0] ? g->arch : "(none)");
     printf("input       %dx%dx%d\n", g->node[0].c, g->node[0].h, g->node[0].w);
     printf("classes     %d\n", g->classes);
+    print_normalisation(m);
     printf("parameters  %lld\n", (long long)cnt.params);
     printf("macs        %lld\n", (long long)cnt.macs);
     printf("format      %s version %d, crc32 %08x\n", SP_CKPT_FORMAT, SP_CKPT_VERSION, data_crc(m));
@@ -252,8 +268,27 @@ static void print_json(cJSON *o)
     cJSON_Delete(o);
 }
 
+/* A checkpoint begins with the length of its JSON header, 8 bytes little
+ * endian: no header is 4 GiB long, while text or another format read that
+ * way almost always is. */
+static int looks_like_checkpoint(const unsigned char *head, size_t n)
+{
+    if (n < 8)
+        return 0;
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--)
+        len = len << 8 | head[i];
+    return len > 1 && len < (UINT64_C(1) << 32);
+}
+
 static void inspect_model(const options *o, FILE *f, const unsigned char *head, size_t n)
 {
+    if (n > 0 && !looks_like_checkpoint(head, n)) {
+        int named = o->input && strcmp(o->input, "-") != 0;
+        sp_die("%s%s%s is not an sp checkpoint or a packed dataset "
+               "(sp-checkpoint(5), sp-data(5))", named ? "'" : "", sp_in_name(o->input),
+               named ? "'" : "");
+    }
     sp_model *m = sp_ckpt_read_after(f, sp_in_name(o->input), head, n);
     if (!m)
         sp_die("%s", sp_error());

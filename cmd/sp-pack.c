@@ -35,23 +35,23 @@ static const char usage_text[] =
     "      --split train|test   CIFAR and IDX: which split (default: train)\n"
     "      --labels fine|coarse CIFAR-100: which labels (default: fine)\n"
     "      --labels-file FILE   ILSVRC validation: one label per image\n"
-    "  -s, --size HxW           records of H x W pixels (default: source size)\n"
+    "      --size HxW           records of H x W pixels (default: source size)\n"
     "      --resize shorter|exact  shorter side to the size then centre crop\n"
     "                           (default), or stretch to exactly H x W\n"
-    "  -e, --encoding raw|jpeg  raw pixels or JPEG records (default: raw for a\n"
+    "      --encoding raw|jpeg  raw pixels or JPEG records (default: raw for a\n"
     "                           fixed size, JPEG for images at source size)\n"
     "  -q, --quality N          quality of re-encoded JPEGs, 1-100 (default: 90)\n"
     "  -n, --limit N            pack at most N records\n"
     "      --classes-from FILE  class names, one per line: the classes to pack\n"
     "                           and their label order\n"
-    "  -j, --threads N          decode and resize with N threads (default: 1)\n"
+    "  -t, --threads N          decode and resize with N threads (default: 1)\n"
     "      --strict             an image that cannot be decoded is an error\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n";
 
 static char **read_classes(const char *path, int *n)
 {
-    FILE *f = sp_in_open(path);
+    FILE *f = sp_in_open_text(path);
     char **names = NULL, *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -85,15 +85,15 @@ static int pick(const char *opt, const char *arg, const char *a, const char *b)
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
-    enum { OPT_SPLIT = 256, OPT_LABELS, OPT_LABELS_FILE, OPT_RESIZE, OPT_CLASSES, OPT_STRICT };
+    enum { OPT_SPLIT = 256, OPT_LABELS, OPT_LABELS_FILE, OPT_RESIZE, OPT_CLASSES, OPT_STRICT, OPT_SIZE, OPT_ENCODING };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},    {"format", required_argument, NULL, 'f'},
         {"split", required_argument, NULL, OPT_SPLIT}, {"labels", required_argument, NULL, OPT_LABELS},
         {"labels-file", required_argument, NULL, OPT_LABELS_FILE},
-        {"size", required_argument, NULL, 's'},      {"resize", required_argument, NULL, OPT_RESIZE},
-        {"encoding", required_argument, NULL, 'e'},  {"quality", required_argument, NULL, 'q'},
+        {"size", required_argument, NULL, OPT_SIZE},      {"resize", required_argument, NULL, OPT_RESIZE},
+        {"encoding", required_argument, NULL, OPT_ENCODING},  {"quality", required_argument, NULL, 'q'},
         {"limit", required_argument, NULL, 'n'},     {"classes-from", required_argument, NULL, OPT_CLASSES},
-        {"threads", required_argument, NULL, 'j'},   {"strict", no_argument, NULL, OPT_STRICT},
+        {"threads", required_argument, NULL, 't'},   {"strict", no_argument, NULL, OPT_STRICT},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -104,7 +104,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     p->quality = 90;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:f:s:e:q:n:j:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:f:q:n:t:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
         case 'f':
@@ -115,7 +115,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_SPLIT: p->test_split = pick("--split", optarg, "train", "test"); break;
         case OPT_LABELS: p->coarse = pick("--labels", optarg, "fine", "coarse"); break;
         case OPT_LABELS_FILE: p->labels_file = optarg; break;
-        case 's': {
+        case OPT_SIZE: {
             int ch = 0;
             sp_arg_dims("--size", optarg, &ch, &p->height, &p->width);
             if (ch)
@@ -123,11 +123,11 @@ static void parse_command_line(int argc, char **argv, options *o)
             break;
         }
         case OPT_RESIZE: p->resize = pick("--resize", optarg, "shorter", "exact"); break;
-        case 'e': p->encoding = pick("--encoding", optarg, "raw", "jpeg") ? SP_DATA_JPEG : SP_DATA_RAW; break;
+        case OPT_ENCODING: p->encoding = pick("--encoding", optarg, "raw", "jpeg") ? SP_DATA_JPEG : SP_DATA_RAW; break;
         case 'q': p->quality = (int)sp_arg_long("--quality", optarg, 1, 100); break;
         case 'n': p->limit = sp_arg_long("--limit", optarg, 1, (long)1 << 40); break;
         case OPT_CLASSES: classes_file = optarg; break;
-        case 'j': p->threads = (int)sp_arg_long("--threads", optarg, 1, 64); break;
+        case 't': p->threads = (int)sp_arg_long("--threads", optarg, 1, 64); break;
         case OPT_STRICT: p->strict = 1; break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();

@@ -61,9 +61,9 @@ static const char usage_text[] =
     "sp-flops, sp-inspect and the training logs say about it.\n"
     "\n"
     "  -o, --output DIR        the folder to write (made if missing)\n"
-    "  -t, --title TEXT        the report's title\n"
-    "  -s, --setting K=V       one row of the settings table (repeatable)\n"
-    "  -n, --note TEXT         a paragraph under the title\n"
+    "      --title TEXT        the report's title\n"
+    "      --setting K=V       one row of the settings table (repeatable)\n"
+    "      --note TEXT         a paragraph under the title\n"
     "      --eval-before FILE  what sp-eval -j said of the network before pruning,\n"
     "                          with \"seconds\", the wall time it took\n"
     "      --eval-after FILE   the same for the pruned network\n"
@@ -74,11 +74,11 @@ static const char usage_text[] =
     "      --stage LABEL=LOG   the --log of one sp-train-mask stage (repeatable,\n"
     "                          in the order the stages ran)\n"
     "      --train LABEL=LOG   the --log of an sp-finetune run (repeatable)\n"
-    "  -h, --help              print this help and exit\n"
-    "  -V, --version           print the version and exit\n";
+    "  -h, --help              show this help and exit\n"
+    "  -V, --version           show the version and exit\n";
 
 enum { OPT_EVAL_BEFORE = 256, OPT_EVAL_AFTER, OPT_FLOPS, OPT_BLOCKS_BEFORE, OPT_BLOCKS_AFTER,
-       OPT_STAGE, OPT_TRAIN };
+       OPT_STAGE, OPT_TRAIN, OPT_TITLE, OPT_SETTING, OPT_NOTE };
 
 static void add_log(options *o, const char *arg, int stage)
 {
@@ -97,9 +97,9 @@ static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
-        {"title", required_argument, NULL, 't'},
-        {"setting", required_argument, NULL, 's'},
-        {"note", required_argument, NULL, 'n'},
+        {"title", required_argument, NULL, OPT_TITLE},
+        {"setting", required_argument, NULL, OPT_SETTING},
+        {"note", required_argument, NULL, OPT_NOTE},
         {"eval-before", required_argument, NULL, OPT_EVAL_BEFORE},
         {"eval-after", required_argument, NULL, OPT_EVAL_AFTER},
         {"flops", required_argument, NULL, OPT_FLOPS},
@@ -115,17 +115,17 @@ static void parse_command_line(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     o->title = "Pruning report";
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:t:s:n:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': o->out = optarg; break;
-        case 't': o->title = optarg; break;
-        case 's':
+        case OPT_TITLE: o->title = optarg; break;
+        case OPT_SETTING:
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 sp_die_usage("--setting wants KEY=VALUE, not '%s'", optarg);
             o->setting = sp_xrealloc(o->setting, (size_t)(o->nsetting + 1) * sizeof *o->setting);
             o->setting[o->nsetting++] = optarg;
             break;
-        case 'n': o->note = optarg; break;
+        case OPT_NOTE: o->note = optarg; break;
         case OPT_EVAL_BEFORE: o->eval_before = optarg; break;
         case OPT_EVAL_AFTER: o->eval_after = optarg; break;
         case OPT_FLOPS: o->flops = optarg; break;

@@ -36,10 +36,10 @@ static const char usage_text[] =
     "the checkpoint FILE (or standard input) and write it with the block's masks\n"
     "holding the 0/1 channel index, a trained stage for sp-compress.\n"
     "\n"
-    "  -b, --by CRITERION   l1 or l2 norm of each channel's weights, bn (|gamma| of\n"
+    "      --by CRITERION   l1 or l2 norm of each channel's weights, bn (|gamma| of\n"
     "                       its batch norm), or random\n"
     "  -k, --block K        the block to prune\n"
-    "  -r, --rate R         keep max(1, floor(C*R)) channels of each layer, 0 < R <= 1\n"
+    "      --rate R         keep max(1, floor(C*R)) channels of each layer, 0 < R <= 1\n"
     "  -w, --widths-from FILE\n"
     "                       keep as many channels per layer as the checkpoint FILE\n"
     "                       kept in the same block\n"
@@ -50,12 +50,14 @@ static const char usage_text[] =
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
 
+enum { OPT_BY = 256, OPT_RATE };
+
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"by", required_argument, NULL, 'b'},
+        {"by", required_argument, NULL, OPT_BY},
         {"block", required_argument, NULL, 'k'},
-        {"rate", required_argument, NULL, 'r'},
+        {"rate", required_argument, NULL, OPT_RATE},
         {"widths-from", required_argument, NULL, 'w'},
         {"seed", required_argument, NULL, 's'},
         {"round", required_argument, NULL, 'R'},
@@ -68,15 +70,15 @@ static void parse_command_line(int argc, char **argv, options *o)
     o->block = -1;
     opterr = 0;   /* one message of ours instead of getopt's */
     int c;
-    while ((c = getopt_long(argc, argv, ":b:k:r:w:s:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:w:s:o:hV", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b':
+        case OPT_BY:
             if (sp_criterion_parse(optarg, &o->by) < 0)
                 sp_die_usage("%s", sp_error());
             o->have_by = 1;
             break;
         case 'k': o->block = (int)sp_arg_long("--block", optarg, 0, 1000000); break;
-        case 'r':
+        case OPT_RATE:
             o->rate = sp_arg_double("--rate", optarg, 0, 1);
             if (!(o->rate > 0))
                 sp_die_usage("--rate: '%s' is not in (0, 1]", optarg);

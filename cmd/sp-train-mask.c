@@ -81,7 +81,7 @@ static const char usage_text[] =
     "      --round N          keep a multiple of N channels in each layer: the count\n"
     "                         the stage learned, rounded up with the channels whose\n"
     "                         mean mask is highest (default 1: as learned)\n"
-    "  -a, --augment NAME     cifar, imagenet or none (default: the checkpoint's)\n"
+    "      --augment NAME     cifar, imagenet or none (default: the checkpoint's)\n"
     "      --mean V,V,V       per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V        per-channel standard deviation (default: the checkpoint's)\n"
     "  -s, --seed S           seed of data order, augmentation, the twin's redraws and\n"
@@ -93,12 +93,12 @@ static const char usage_text[] =
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step, window and epoch to FILE\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
-    "  -h, --help             print this help and exit\n"
-    "  -V, --version          print the version and exit\n";
+    "  -h, --help             show this help and exit\n"
+    "  -V, --version          show the version and exit\n";
 
 enum { OPT_RATE = 256, OPT_RECIPE, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_WINDOW, OPT_BETA_RANGE,
        OPT_BETA0, OPT_BETA1, OPT_SORT, OPT_POOL, OPT_SSTY_LOSS, OPT_SSTY_SCALE, OPT_TWIN_SCALE,
-       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_ROUND };
+       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_AUGMENT, OPT_ROUND };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -123,7 +123,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"ssty-scale", required_argument, NULL, OPT_SSTY_SCALE},
         {"twin-current-scale", required_argument, NULL, OPT_TWIN_SCALE},
         {"round", required_argument, NULL, OPT_ROUND},
-        {"augment", required_argument, NULL, 'a'},
+        {"augment", required_argument, NULL, OPT_AUGMENT},
         {"mean", required_argument, NULL, OPT_MEAN},
         {"std", required_argument, NULL, OPT_STD},
         {"seed", required_argument, NULL, 's'},
@@ -151,7 +151,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     t->save_every = 200;
     o->device = "cpu";
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:d:v:e:b:a:s:t:rl:o:hV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":k:d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'k': o->block = (int)sp_arg_long("--block", optarg, 0, 1000); break;
         case 'd': o->data = optarg; break;
@@ -182,7 +182,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_TWIN_SCALE:
             o->twin_scale = sp_arg_double("--twin-current-scale", optarg, 1e-9, 1e9);
             break;
-        case 'a': o->augment = optarg; break;
+        case OPT_AUGMENT: o->augment = optarg; break;
         case OPT_ROUND: o->round = (int)sp_arg_long("--round", optarg, 1, 4096); break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
@@ -236,7 +236,8 @@ static void on_window(void *ctx, const sp_stage_report *r)
     options *o = ctx;
     if (!o->logf)
         return;
-    sp_log_printf(o->logf, "{\"window\": %lld, \"epoch\": %d, \"masks\": [", (long long)r->step,
+    sp_log_begin(o->logf);
+    sp_log_printf(o->logf, "\"window\": %lld, \"epoch\": %d, \"masks\": [", (long long)r->step,
                   r->epoch + 1);
     for (int k = 0; k < r->nsite; k++)
         sp_log_printf(o->logf, "%s{\"mask\": \"%s\", \"channels\": %d, \"kept\": %d, "
@@ -318,8 +319,8 @@ static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset 
     else if (!sp_model_meta(m, "augment"))
         pre.augment = pre.h <= 64 && pre.w <= 64 ? SP_AUG_CIFAR : SP_AUG_IMAGENET;
     if (sp_data_channels(d) != pre.c)
-        sp_die("'%s' has %d-channel images but the network takes %d channels", o->data,
-               sp_data_channels(d), pre.c);
+        sp_die("'%s' has %d-channel images but the network takes %d channel%s", o->data,
+               sp_data_channels(d), pre.c, SP_PLURAL(pre.c));
     o->t.pre = pre;
 }
 
@@ -353,6 +354,7 @@ int main(int argc, char **argv)
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
+    o.t.validating = (sp_eval_progress){sp_progress_eval, o.bar};
     if (sp_train_run(b, m, train, val, &o.t) < 0)
         sp_die("%s", sp_error());
     sp_progress_free(o.bar);

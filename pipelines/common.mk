@@ -101,7 +101,8 @@ endif
 
 q        = $(subst ','\'',$1)
 hw       = $(if $(word 3,$(subst x, ,$1)),$(word 2,$(subst x, ,$1))x$(word 3,$(subst x, ,$1)),$1)
-NET_ARGS = --device $(DEVICE) $(if $(MEAN),--mean $(MEAN)) $(if $(STD),--std $(STD))
+NORM_ARGS = $(if $(MEAN),--mean $(MEAN)) $(if $(STD),--std $(STD))
+NET_ARGS = --device $(DEVICE) $(NORM_ARGS)
 TRAIN_OPTS = $(NET_ARGS) $(if $(AUGMENT),--augment $(AUGMENT)) --seed $(SEED)
 THREAD_ARGS = $(if $(THREADS),--threads $(THREADS))
 RUN_ARGS = $(THREAD_ARGS) $(if $(SAVE_EVERY),--save-every $(SAVE_EVERY))
@@ -116,7 +117,8 @@ VAL_SPD    = $(OUT)/val.spd
 
 ifeq ($(BASE),)
 BASE_SPK   = $(OUT)/base.spk
-ARGS_init  = --arch $(ARCH) $(if $(INPUT),--input $(INPUT)) --seed $(SEED)
+ARGS_init  = --arch $(ARCH) --data $(TRAIN_SPD) $(if $(INPUT),--input $(INPUT)) $(NORM_ARGS) \
+             --seed $(SEED)
 ARGS_base  = --data $(TRAIN_SPD) --val $(VAL_SPD) --epochs $(BASE_EPOCHS) \
              --batch $(BASE_BATCH) --lr $(BASE_LR) --weight-decay $(BASE_WD) \
              --schedule $(BASE_SCHEDULE) $(TRAIN_OPTS) $(BASE_FLAGS) $(OUT)/init.spk
@@ -124,7 +126,7 @@ else ifneq ($(filter %.spk,$(BASE)),)
 BASE_SPK   = $(BASE)
 else
 BASE_SPK   = $(OUT)/base.spk
-ARGS_base  = --arch $(ARCH) $(if $(INPUT),--input $(call hw,$(INPUT))) $(BASE)
+ARGS_base  = --arch $(ARCH) $(if $(INPUT),--input $(call hw,$(INPUT))) $(NORM_ARGS) $(BASE)
 endif
 
 mask_args = --block $1 --data $(PRUNE_SPD) --val $(VAL_SPD) --rate $(RATE) --epochs $(EPOCHS) \
@@ -167,10 +169,10 @@ begin    = $(if $(dry),,$(shell mkdir -p $(OUT)/.settings $(@D); rm -f $@.tmp-* 
 
 $(TRAIN_SPD): $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,train)
 	@test -e '$(TRAIN_SRC)' || { echo "$(NAME): no training data at '$(TRAIN_SRC)'; set DATA (sp-pipelines(7))" >&2; exit 1; }
-	$(call begin,train)sp-pack $(strip $(ARGS_train)) -j $(JOBS) -o $@
+	$(call begin,train)sp-pack $(strip $(ARGS_train)) --threads $(JOBS) -o $@
 
 $(OUT)/prune.spd: $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,prune)
-	$(call begin,prune)sp-pack $(strip $(ARGS_prune)) -j $(JOBS) -o $@
+	$(call begin,prune)sp-pack $(strip $(ARGS_prune)) --threads $(JOBS) -o $@
 
 # ImageNet: every class of the training source, sorted as sp-pack sorts
 # them, labels both sets in the same order and keeps the network's class
@@ -183,11 +185,11 @@ $(OUT)/classes.txt: $(wildcard $(TRAIN_SRC)) $(call force,classes)
 
 $(VAL_SPD): $(wildcard $(VAL_SRC) $(VAL_LABELS)) $(DATA_DEPS) $(call force,val)
 	@test -e '$(VAL_SRC)' || { echo "$(NAME): no validation data at '$(VAL_SRC)'; set DATA (sp-pipelines(7))" >&2; exit 1; }
-	$(call begin,val)sp-pack $(strip $(ARGS_val)) -j $(JOBS) -o $@
+	$(call begin,val)sp-pack $(strip $(ARGS_val)) --threads $(JOBS) -o $@
 
 ifeq ($(BASE),)
 $(OUT)/init.spk: $(TRAIN_SPD) $(call force,init)
-	$(call begin,init)sp-init $(strip $(ARGS_init)) --classes $$(sp-inspect $(TRAIN_SPD) | sed -n 's/^classes: *//p') -o $@
+	$(call begin,init)sp-init $(strip $(ARGS_init)) -o $@
 
 $(OUT)/base.spk: $(OUT)/init.spk $(TRAIN_SPD) $(VAL_SPD) $(call force,base)
 	$(call begin,base)sp-finetune $(strip $(ARGS_base) $(RUN_ARGS)) --log $(OUT)/base.log --resume -o $@

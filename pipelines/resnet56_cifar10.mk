@@ -18,6 +18,6 @@ BATCH       ?= 12
 FT_EPOCHS   ?= 200
 FT_BATCH    ?= 64
 FT_SCHEDULE ?= step
-# A published ResNet-56 (akamaster/pytorch_resnet_cifar10) was trained with
-# ImageNet's normalisation: add MEAN=0.485,0.456,0.406 STD=0.229,0.224,0.225.
+# sp-import gives a CIFAR ResNet the ImageNet normalisation its published
+# checkpoints were trained with; MEAN=... STD=... set another.
 include $(dir $(lastword $(MAKEFILE_LIST)))common.mk

@@ -215,6 +215,13 @@ const char *sp_in_name(const char *path) { return is_stdio(path) ? SP_STDIN_NAME
 
 FILE *sp_in_open(const char *path)
 {
+    if (is_stdio(path) && isatty(STDIN_FILENO))
+        sp_die_usage("refusing to read binary data from a terminal; name a FILE or use a pipe");
+    return sp_in_open_text(path);
+}
+
+FILE *sp_in_open_text(const char *path)
+{
     if (is_stdio(path))
         return stdin;
     FILE *f = fopen(path, "rb");

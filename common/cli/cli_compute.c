@@ -29,7 +29,7 @@ void sp_preproc_or_die(sp_preproc *pre, const sp_model *m, const sp_dataset *d,
 {
     if (sp_preproc_get(m, d, pre) < 0)
         sp_die("%s: %s", sp_in_name(input), sp_error());
-    if (sp_preproc_override(pre, mean, std) < 0)
+    if (sp_preproc_override(pre, mean, std, sp_progname()) < 0)
         sp_die_usage("%s", sp_error());
 }
 

@@ -167,3 +167,10 @@ void sp_progress_free(sp_progress *p)
     sp_progress_clear(p);
     free(p);
 }
+
+void sp_progress_eval(void *bar, int64_t done, int64_t total)
+{
+    if (done == 1)
+        sp_progress_start(bar, "evaluate");
+    sp_progress_update(bar, done, total, NULL);
+}

@@ -145,8 +145,8 @@ int sp_augment_into(sp_augment_state *s, const sp_dataset *d, int64_t index,
     if (sp_data_decode(d, index, min_side, &s->img) < 0)
         return -1;
     if (s->img.c != c)
-        return sp_errorf("record %lld of '%s' has %d channels, the network takes %d",
-                         (long long)index, sp_data_path(d), s->img.c, c);
+        return sp_errorf("record %lld of '%s' has %d channel%s, the network takes %d",
+                         (long long)index, sp_data_path(d), s->img.c, SP_PLURAL(s->img.c), c);
     sp_rng r;
     sp_rng_init(&r, o->seed, 0xA5000000000000ull ^ ((uint64_t)(epoch + 1) << 36) ^ (uint64_t)index);
     const uint8_t *px;

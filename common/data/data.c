@@ -286,8 +286,8 @@ static int inspect_text(const sp_dataset *d, FILE *out)
         fprintf(out, "size:     %dx%dx%d (HxWxC), %s\n", d->height, d->width, d->channels,
                 encoding_name(d->encoding));
     else
-        fprintf(out, "size:     source size x %d channels, %s\n", d->channels,
-                encoding_name(d->encoding));
+        fprintf(out, "size:     source size x %d channel%s, %s\n", d->channels,
+                SP_PLURAL(d->channels), encoding_name(d->encoding));
     fprintf(out, "mean:    ");
     for (int c = 0; c < d->channels; c++)
         fprintf(out, " %.4f", d->mean[c]);

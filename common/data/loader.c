@@ -95,8 +95,8 @@ static void *worker(void *arg)
 sp_loader *sp_loader_new(const sp_dataset *d, const sp_loader_opts *o)
 {
     if (sp_data_channels(d) != o->c) {
-        sp_errorf("'%s' has %d channels per image, the network takes %d",
-                  sp_data_path(d), sp_data_channels(d), o->c);
+        sp_errorf("'%s' has %d channel%s per image, the network takes %d",
+                  sp_data_path(d), sp_data_channels(d), SP_PLURAL(sp_data_channels(d)), o->c);
         return NULL;
     }
     if (sp_data_count(d) < 1 || o->batch < 1) {

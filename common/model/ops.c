@@ -65,8 +65,8 @@ static int infer_channels(sp_node *n, const sp_node *x, const sp_node *y)
 {
     (void)y;
     if (n->cout != x->c)
-        return sp_node_error(n, "it has %d channels but its input '%s' has %d",
-                             n->cout, x->name, x->c);
+        return sp_node_error(n, "it has %d channel%s but its input '%s' has %d",
+                             n->cout, SP_PLURAL(n->cout), x->name, x->c);
     return 0;
 }
 

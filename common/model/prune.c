@@ -185,7 +185,8 @@ int sp_prune_channels(sp_model *m, int anchor, const unsigned char *keep)
     for (int c = 0; c < grp.channels; c++)
         kept += keep[c] != 0;
     if (kept == 0)
-        return sp_errorf("pruning '%s' would remove all its %d channels", aname, grp.channels);
+        return sp_errorf("pruning '%s' would remove all its %d channel%s", aname, grp.channels,
+                         SP_PLURAL(grp.channels));
 
     sp_graph *ng = sp_graph_clone(g);
     for (int i = 0; i < grp.n; i++)

@@ -21,40 +21,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sp/arch.h"
+#include "sp/preproc.h"
 #include "sp/rng.h"
 #include "arch_priv.h"
 
 enum init_rule { INIT_VGG, INIT_TV_RESNET, INIT_CIFAR_RESNET, INIT_MOBILENET };
 
-#define CIFAR_MEAN "0.5,0.5,0.5"
-#define CIFAR_STD "0.5,0.5,0.5"
-#define IMAGENET_MEAN "0.485,0.456,0.406"
-#define IMAGENET_STD "0.229,0.224,0.225"
+/* Default normalisations (preproc.h presets): the one the public code of
+ * each network trains with.  The CIFAR ResNets' public implementation
+ * (the option-A networks of He et al. as published for PyTorch) normalises
+ * CIFAR with torchvision's ImageNet statistics, so an imported ResNet-20 or
+ * -56 is right without options; for the CIFAR VGGs and the CIFAR ResNet-50
+ * no single public code is the reference and 0.5 stays the default. */
+#define CIFAR_NORM "half"
+#define IMAGENET_NORM "imagenet"
 
 static const sp_arch_info arch_table[] = {
     {"vgg16-cifar", "VGG-16-BN for 32x32 images, one linear layer 512->classes; blocks 0-12",
-     10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     10, 3, 32, 32, CIFAR_NORM},
     {"vgg16-cifar-fc", "VGG-16-BN for 32x32 images, head 512->4096->4096->classes; blocks 0-14",
-     100, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     100, 3, 32, 32, CIFAR_NORM},
     {"vgg16", "torchvision vgg16_bn for 224x224 images; blocks 0-14",
-     1000, 3, 224, 224, IMAGENET_MEAN, IMAGENET_STD},
+     1000, 3, 224, 224, IMAGENET_NORM},
     {"resnet20", "CIFAR ResNet-20, 3x3 basic blocks, option-A shortcut; stages 0-2",
-     10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     10, 3, 32, 32, IMAGENET_NORM},
     {"resnet32", "CIFAR ResNet-32, 5 basic blocks per stage, option-A shortcut; stages 0-2",
-     10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     10, 3, 32, 32, IMAGENET_NORM},
     {"resnet44", "CIFAR ResNet-44, 7 basic blocks per stage, option-A shortcut; stages 0-2",
-     10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     10, 3, 32, 32, IMAGENET_NORM},
     {"resnet56", "CIFAR ResNet-56, 9 basic blocks per stage, option-A shortcut; stages 0-2",
-     10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     10, 3, 32, 32, IMAGENET_NORM},
     {"resnet110", "CIFAR ResNet-110, 18 basic blocks per stage, option-A shortcut; stages 0-2",
-     10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     10, 3, 32, 32, IMAGENET_NORM},
     {"resnet50", "torchvision resnet50 (bottlenecks 3-4-6-3) for 224x224 images; groups 0-3",
-     1000, 3, 224, 224, IMAGENET_MEAN, IMAGENET_STD},
+     1000, 3, 224, 224, IMAGENET_NORM},
     {"resnet50-cifar", "ResNet-50 bottlenecks with a 3x3 stride-1 stem for 32x32 images; "
-     "groups 0-3", 10, 3, 32, 32, CIFAR_MEAN, CIFAR_STD},
+     "groups 0-3", 10, 3, 32, 32, CIFAR_NORM},
     {"mobilenetv2", "torchvision mobilenet_v2 (x1.0) for 224x224 images; blocks 1-7",
-     1000, 3, 224, 224, IMAGENET_MEAN, IMAGENET_STD},
-    {NULL, NULL, 0, 0, 0, 0, NULL, NULL},
+     1000, 3, 224, 224, IMAGENET_NORM},
+    {NULL, NULL, 0, 0, 0, 0, NULL},
 };
 
 /* Parallel to arch_table. */
@@ -202,28 +207,23 @@ void sp_arch_init_weights(sp_model *m, uint64_t seed)
     free(p);
 }
 
-/* "v,v,v": the network's value for a 3-channel input, else 0.5 for every
- * channel. */
-static char *per_channel(const char *rgb, int c)
-{
-    if (c == 3)
-        return sp_xstrdup(rgb);
-    char *s = sp_xcalloc((size_t)c, 4);
-    for (int i = 0; i < c; i++)
-        strcat(s, i ? ",0.5" : "0.5");
-    return s;
-}
-
 void sp_arch_set_preprocessing(sp_model *m, const sp_arch_info *a)
 {
     const sp_node *in = &m->graph->node[0];
     char *size = sp_xasprintf("%dx%dx%d", in->c, in->h, in->w);
-    char *mean = per_channel(a->mean, in->c), *std = per_channel(a->std, in->c);
+    sp_preproc p = {.c = in->c, .h = in->h, .w = in->w};
+    size_t n;
+    if (sp_preproc_use_preset(&p, a->norm) == 0) {
+        n = strlen(p.source);
+        snprintf(p.source + n, sizeof p.source - n, ", the default of %s", a->name);
+    } else {
+        sp_preproc_use_preset(&p, "half");    /* any channel count */
+        n = strlen(p.source);
+        snprintf(p.source + n, sizeof p.source - n, ", the default of a %d-channel %s", p.c,
+                 a->name);
+    }
     sp_model_set_meta(m, "arch", a->name);
     sp_model_set_meta(m, "input_size", size);
-    sp_model_set_meta(m, "mean", mean);
-    sp_model_set_meta(m, "std", std);
+    sp_preproc_set_norm(m, &p);
     free(size);
-    free(mean);
-    free(std);
 }

@@ -24,6 +24,7 @@ struct item {
     size_t rec_len, rec_cap, pix_cap, npix;
     int out_h, out_w;
     int rec_is_data, failed;
+    int lossy;                   /* a lossless source stored as JPEG */
     char *err;
 };
 
@@ -45,7 +46,7 @@ struct sp_pack_ctx {
     int fixed_size, height, width;   /* every record has the first one's size */
     struct batch *b[2];           /* one being filled, one being processed */
     int cur;
-    int64_t skipped, total;
+    int64_t skipped, total, lossy;
     struct worker *workers;
     int nworkers;
 };
@@ -147,6 +148,7 @@ static int process(struct worker *wk, struct item *t)
         t->rec_is_data = 1;
         t->rec_len = t->len;
     } else if (o->encoding == SP_DATA_JPEG) {
+        t->lossy = !(t->len >= 3 && t->data[0] == 0xff && t->data[1] == 0xd8 && t->data[2] == 0xff);
         if (sp_image_encode_jpeg(&wk->img, px, h, w, c, o->quality, &t->rec, &t->rec_cap,
                                  &t->rec_len) < 0)
             return -1;
@@ -178,7 +180,7 @@ static void *work(void *arg)
     struct batch *b = wk->b;
     for (int i; (i = atomic_fetch_add(&b->next, 1)) < b->n;) {
         struct item *t = &b->items[i];
-        t->rec_is_data = 0;
+        t->rec_is_data = t->lossy = 0;
         t->failed = process(wk, t) < 0;
         if (t->failed)
             t->err = sp_xstrdup(sp_error());
@@ -235,6 +237,7 @@ static int finish(sp_pack_ctx *x, struct batch *b)
                 x->skipped++;
             }
         } else if (!x->o->limit || sp_pack_writer_count(x->w) < x->o->limit) {
+            x->lossy += t->lossy;
             if (x->fixed_size && !x->height) {
                 x->height = t->out_h;
                 x->width = t->out_w;
@@ -369,6 +372,13 @@ int sp_pack_ctx_finish(sp_pack_ctx *x, FILE *out, const char *out_name, int64_t 
         sort_classes(x);
     *records = sp_pack_writer_count(x->w);
     *skipped = x->skipped;
+    if (x->lossy && o->warn) {
+        char *m = sp_xasprintf("%lld PNG image%s stored as JPEG (quality %d), which loses a "
+                               "little; --size HxW stores raw pixels, without loss",
+                               (long long)x->lossy, SP_PLURAL(x->lossy), o->quality);
+        o->warn(m);
+        free(m);
+    }
     return sp_pack_writer_finish(x->w, x->nnames, x->names, out, out_name);
 }
 

@@ -16,6 +16,11 @@
 #ifndef SP_PACK_PRIV_H
 #define SP_PACK_PRIV_H
 
+/* What sp-pack reads, for the message about an input it cannot tell. */
+#define SP_PACK_ACCEPTS "sp-pack reads CIFAR-10 and CIFAR-100 binary archives, IDX image " \
+    "and label files, a folder of class folders of images, ImageNet's train and val tars " \
+    "and WebDataset shards"
+
 #include <stdint.h>
 #include <stdio.h>
 #include "sp/pack.h"

@@ -42,6 +42,9 @@ static int is_idx_file(const char *path)
 static int probe_tar(sp_pack_probe *p, const char *path)
 {
     struct archive *a = sp_pack_tar_open(path);
+    struct stat st;
+    if (!a && stat(path, &st) == 0)   /* there, but neither a tar nor anything else */
+        sp_errorf("'%s' is not a dataset: " SP_PACK_ACCEPTS, path);
     if (!a)
         return -1;
     p->tar = 1;
@@ -63,7 +66,7 @@ static int probe_tar(sp_pack_probe *p, const char *path)
         p->images += sp_pack_is_image_name(name);
     }
     if (p->files == 0 && r != ARCHIVE_EOF && r != ARCHIVE_OK) {
-        sp_errorf("'%s' is not a tar archive: %s", path, archive_error_string(a));
+        sp_errorf("'%s' is not a dataset: " SP_PACK_ACCEPTS, path);
         archive_read_free(a);
         return -1;
     }

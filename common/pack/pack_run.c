@@ -35,7 +35,7 @@ static const sp_pack_reader *detect(char *const *in, int n)
         if (readers[k]->detect(&p))
             r = readers[k];
     if (!r) {
-        sp_errorf("cannot tell what '%s' holds; use --format", in[0]);
+        sp_errorf("cannot tell what '%s' holds: " SP_PACK_ACCEPTS " (--format names one)", in[0]);
         return NULL;
     }
     if (n > 1 && !r->several) {

@@ -27,7 +27,7 @@ int sp_floats_parse(const char *s, float *v, int n)
     return *p == '\0' ? 0 : -1;
 }
 
-int sp_preproc_override(sp_preproc *p, const char *mean, const char *std)
+int sp_preproc_override(sp_preproc *p, const char *mean, const char *std, const char *who)
 {
     const char *opt[2] = {"--mean", "--std"}, *val[2] = {mean, std};
     float *dst[2] = {p->mean, p->std};
@@ -35,6 +35,13 @@ int sp_preproc_override(sp_preproc *p, const char *mean, const char *std)
         if (val[k] && sp_floats_parse(val[k], dst[k], p->c) < 0)
             return sp_errorf("option '%s' needs %d comma-separated numbers, not '%s'", opt[k],
                              p->c, val[k]);
+    char before[sizeof p->source];
+    snprintf(before, sizeof before, "%s", p->source);
+    if (mean && std)
+        snprintf(p->source, sizeof p->source, "--mean and --std given to %s", who);
+    else if (mean || std)
+        snprintf(p->source, sizeof p->source, "%s given to %s, the %s from %.100s",
+                 mean ? "--mean" : "--std", who, mean ? "std" : "mean", before);
     return 0;
 }
 
@@ -49,6 +56,13 @@ int sp_preproc_get(const sp_model *m, const sp_dataset *d, sp_preproc *p)
         return sp_errorf("the network takes %d input channels; sp normalises at most 3", p->c);
     const char *keys[2] = {"mean", "std"};
     float *dst[2] = {p->mean, p->std};
+    const char *recorded = sp_model_meta(m, "norm_source");
+    if (sp_model_meta(m, "mean") || sp_model_meta(m, "std"))
+        snprintf(p->source, sizeof p->source, "%s", recorded ? recorded : "the checkpoint");
+    else if (d)
+        snprintf(p->source, sizeof p->source, "statistics of %s", sp_data_path(d));
+    else
+        snprintf(p->source, sizeof p->source, "0.5 and 0.5, for want of any other");
     for (int k = 0; k < 2; k++) {
         const char *s = sp_model_meta(m, keys[k]);
         if (s) {
@@ -70,25 +84,40 @@ int sp_preproc_get(const sp_model *m, const sp_dataset *d, sp_preproc *p)
     return 0;
 }
 
+/* "v,v,v", each value in the fewest digits that read back as the same
+ * float (0.485, not 0.485000014). */
 static char *floats_str(const float *v, int n)
 {
     char *s = sp_xcalloc((size_t)n, 24);
-    for (int i = 0; i < n; i++)
-        sprintf(s + strlen(s), "%s%.9g", i ? "," : "", (double)v[i]);
+    for (int i = 0; i < n; i++) {
+        char one[24];
+        for (int digits = 6; digits <= 9; digits++) {
+            snprintf(one, sizeof one, "%.*g", digits, (double)v[i]);
+            if (strtof(one, NULL) == v[i])
+                break;
+        }
+        sprintf(s + strlen(s), "%s%s", i ? "," : "", one);
+    }
     return s;
+}
+
+void sp_preproc_set_norm(sp_model *m, const sp_preproc *p)
+{
+    char *mean = floats_str(p->mean, p->c), *std = floats_str(p->std, p->c);
+    sp_model_set_meta(m, "mean", mean);
+    sp_model_set_meta(m, "std", std);
+    sp_model_set_meta(m, "norm_source", p->source[0] ? p->source : NULL);
+    free(mean);
+    free(std);
 }
 
 void sp_preproc_set(sp_model *m, const sp_preproc *p)
 {
     char *size = sp_xasprintf("%dx%dx%d", p->c, p->h, p->w);
-    char *mean = floats_str(p->mean, p->c), *std = floats_str(p->std, p->c);
     sp_model_set_meta(m, "input_size", size);
-    sp_model_set_meta(m, "mean", mean);
-    sp_model_set_meta(m, "std", std);
+    sp_preproc_set_norm(m, p);
     sp_model_set_meta(m, "augment", sp_augment_name(p->augment));
     free(size);
-    free(mean);
-    free(std);
 }
 
 void sp_metrics_add(sp_metrics *s, const float *logits, const int32_t *labels, int n,
@@ -125,8 +154,10 @@ double sp_metrics_loss(const sp_metrics *s)
     return s->n ? s->loss_sum / (double)s->n : 0;
 }
 
-int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits)
+int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits,
+                const sp_eval_progress *progress)
 {
+    int64_t total = sp_loader_batches(l), done = 0;
     int classes = sp_exec_classes(e);
     float *z = logits;
     float *buf = NULL;
@@ -147,6 +178,8 @@ int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits)
         double loss = sp_exec_loss(e);
         sp_exec_logits(e, z);
         sp_metrics_add(out, z, lab, n, classes, loss);
+        if (progress && progress->fn)
+            progress->fn(progress->ctx, ++done, total);
         if (logits)
             z += (size_t)n * classes;
     }

@@ -110,7 +110,8 @@ static int train_epoch(run *r, int epoch)
     const float *img;
     const int32_t *lab;
     int n, rc;
-    double t0 = now();
+    double t0 = now(), loss_sum = 0;
+    int64_t losses = 0;
     while ((rc = sp_loader_next(r->tl, &img, &lab, &n)) > 0) {
         sp_sgd_opts sgd = o->sgd;
         sgd.lr = (float)sp_schedule_lr(o->schedule, o->sgd.lr, r->pos.step, nb, o->epochs,
@@ -128,6 +129,8 @@ static int train_epoch(run *r, int epoch)
         r->p.step = r->pos.step;
         r->p.batch = r->pos.step - (int64_t)epoch * nb;
         r->p.loss = loss;
+        loss_sum += loss;
+        r->p.train_loss = loss_sum / (double)++losses;
         r->p.accuracy = sp_metrics_top1(&bm);
         r->p.lr = sgd.lr;
         r->p.images_per_s = t1 > t0 ? n / (t1 - t0) : 0;
@@ -147,19 +150,20 @@ static int validate(run *r, int epoch)
     const sp_train_hooks *h = r->o->hooks ? r->o->hooks : &no_hooks;
     if (h->before_validate && h->before_validate(h->ctx, r->e) < 0)
         return -1;
-    if (sp_evaluate(r->e, r->vl, &r->p.val, NULL) < 0)
+    if (r->vl && sp_evaluate(r->e, r->vl, &r->p.val, NULL, &r->o->validating) < 0)
         return -1;
     if (sp_exec_download(r->e, r->m) < 0)
         return -1;
-    double top1 = sp_metrics_top1(&r->p.val);
-    if (r->pos.best_epoch < 0 || top1 > r->pos.best_top1) {
+    /* without a validation set, the last epoch is the result */
+    double top1 = r->vl ? sp_metrics_top1(&r->p.val) : 0;
+    if (r->pos.best_epoch < 0 || top1 > r->pos.best_top1 || !r->vl) {
         r->pos.best_epoch = epoch;
         r->pos.best_top1 = top1;
         copy_params(r->best, r->m);
         if (h->best)
             h->best(h->ctx);
     }
-    r->p.validated = 1;
+    r->p.validated = r->vl != NULL;
     r->p.best_epoch = r->pos.best_epoch;
     r->p.best_top1 = r->pos.best_top1;
     if (r->o->on_epoch)
@@ -176,14 +180,15 @@ static void record(sp_model *m, const run *r)
     snprintf(buf, sizeof buf, "%d", r->pos.best_epoch + 1);
     sp_model_set_meta(m, "train.best_epoch", buf);
     snprintf(buf, sizeof buf, "%.4f", r->pos.best_top1);
-    sp_model_set_meta(m, "train.best_top1", buf);
+    sp_model_set_meta(m, "train.best_top1", r->vl ? buf : NULL);
 }
 
 static int check_classes(const sp_dataset *d, int classes)
 {
     if (sp_data_classes(d) != classes)
-        return sp_errorf("'%s' has %d classes but the network has %d outputs",
-                         sp_data_path(d), sp_data_classes(d), classes);
+        return sp_errorf("'%s' has %d class%s but the network has %d output%s",
+                         sp_data_path(d), sp_data_classes(d),
+                         sp_data_classes(d) == 1 ? "" : "es", classes, SP_PLURAL(classes));
     return 0;
 }
 
@@ -191,7 +196,7 @@ int sp_train_run(sp_backend *b, sp_model *m, const sp_dataset *train, const sp_d
                  const sp_train_opts *o)
 {
     int classes = m->graph->node[m->graph->n - 1].c;
-    if (check_classes(train, classes) < 0 || check_classes(val, classes) < 0)
+    if (check_classes(train, classes) < 0 || (val && check_classes(val, classes) < 0))
         return -1;
     if (o->epochs < 1 || o->batch < 1)
         return sp_errorf("training needs at least one epoch and one image per batch");
@@ -205,8 +210,8 @@ int sp_train_run(sp_backend *b, sp_model *m, const sp_dataset *train, const sp_d
     int rc = -1;
     r.e = sp_exec_new(b, m, o->batch, 1, o->mask_grads);
     r.tl = r.e ? make_loader(train, o, 1) : NULL;
-    r.vl = r.tl ? make_loader(val, o, 0) : NULL;
-    if (!r.vl)
+    r.vl = r.tl && val ? make_loader(val, o, 0) : NULL;
+    if (!r.tl || (val && !r.vl))
         goto out;
     r.best = sp_model_clone(m);
     r.logits = sp_xmalloc((size_t)o->batch * classes * sizeof(float));

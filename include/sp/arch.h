@@ -21,8 +21,8 @@ typedef struct sp_arch_info {
     const char *name;
     const char *summary;  /* one line for --help and sp(7) */
     int classes, in_c, in_h, in_w;  /* defaults */
-    const char *mean, *std;  /* default normalisation of a 3-channel input,
-                                comma-separated per channel */
+    const char *norm;     /* default normalisation, a preset (preproc.h)
+                             for the default channel count */
 } sp_arch_info;
 
 /* The random stream (rng.h) of sp_arch_init_weights. */
@@ -40,7 +40,8 @@ void sp_arch_init_weights(sp_model *m, uint64_t seed);
 
 /* Record in m's metadata the network a (key "arch"), its input size
  * ("input_size", CxHxW of the graph's input) and the default normalisation
- * ("mean", "std": a's for a 3-channel input, else 0.5 per channel). */
+ * ("mean", "std", "norm_source": a's preset, or "half" where the input's
+ * channel count differs from the preset's). */
 void sp_arch_set_preprocessing(sp_model *m, const sp_arch_info *a);
 
 #endif

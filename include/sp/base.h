@@ -22,6 +22,8 @@
 #define SP_STDIN_NAME "standard input"
 
 #define SP_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* The plural ending of a count in a message: "%d channel%s", n, SP_PLURAL(n). */
+#define SP_PLURAL(n) ((n) == 1 ? "" : "s")
 
 /* Record the current error (printf-style, no trailing newline or period
  * needed: messages are sentences without a final full stop, as git's).

@@ -49,8 +49,11 @@ const char *sp_arg_operand_why(int argc, char **argv, int first, const char *why
 void sp_arg_none(int argc, char **argv, int first);
 
 /* Input: NULL or "-" is stdin.  Dies with a clear sentence when it cannot
- * be opened.  sp_in_name gives the name to use in messages. */
+ * be opened, and sp_in_open (binary input) when stdin is a terminal: a
+ * program never waits silently for a checkpoint typed at the keyboard.
+ * sp_in_name gives the name to use in messages. */
 FILE *sp_in_open(const char *path);
+FILE *sp_in_open_text(const char *path);
 const char *sp_in_name(const char *path);
 void sp_in_close(FILE *f);
 
@@ -98,5 +101,20 @@ void sp_preproc_or_die(struct sp_preproc *pre, const struct sp_model *m,
  * output is stdout; free it).  *resume (--resume) is cleared when there is
  * no state yet: the first run of a job may be started with --resume. */
 char *sp_cli_resume_state(const char *output, int *resume);
+
+/* ---- programs that write a new network (cli_norm.c) ------------------- */
+
+/* --norm NAME, --norm-from FILE.spd, --mean V,V,V, --std V,V,V (NULL: not
+ * given). */
+typedef struct sp_cli_norm {
+    const char *preset, *from, *mean, *std;
+} sp_cli_norm;
+/* After parsing: an unknown preset, or both --norm and --norm-from, is a
+ * usage error. */
+void sp_cli_norm_check(const sp_cli_norm *n);
+/* Replace m's recorded normalisation (the network's default) by the preset
+ * or the dataset's statistics, then by --mean and --std; record where the
+ * values came from.  Dies with one sentence on a mismatch. */
+void sp_cli_norm_apply(struct sp_model *m, const sp_cli_norm *n);
 
 #endif

@@ -20,9 +20,16 @@ double sp_metrics_top1(const sp_metrics *s);   /* percent */
 double sp_metrics_top5(const sp_metrics *s);
 double sp_metrics_loss(const sp_metrics *s);
 
+/* Told after every batch of an evaluation: done of total batches. */
+typedef struct sp_eval_progress {
+    void (*fn)(void *ctx, int64_t done, int64_t total);
+    void *ctx;
+} sp_eval_progress;
+
 /* Run the whole loader's epoch through e in inference mode.  logits, if
  * not NULL, receives count x classes floats in dataset order (the loader
- * must not shuffle). */
-int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits);
+ * must not shuffle).  progress may be NULL. */
+int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits,
+                const sp_eval_progress *progress);
 
 #endif

@@ -46,8 +46,9 @@ typedef struct sp_pack_opts {
     char **classes;             /* --classes-from: names, in label order */
     int nclasses;
     const char *spool_dir;      /* temporary records (NULL: $TMPDIR) */
-    /* Called for each skipped image, and with the records done so far
-     * (total -1 when unknown); either may be NULL. */
+    /* Called with a warning (each skipped image; lossless images stored
+     * as JPEG, once at the end), and with the records done so far (total
+     * -1 when unknown); either may be NULL. */
     void (*warn)(const char *msg);
     void (*progress)(int64_t done, int64_t total);
 } sp_pack_opts;

@@ -58,4 +58,9 @@ void sp_progress_clear(sp_progress *p);
 /* Erase the line and free the bar. */
 void sp_progress_free(sp_progress *p);
 
+/* The function of an evaluation's sp_eval_progress (evaluate.h) with the
+ * bar as its ctx: a phase labelled "evaluate" on the first batch, then
+ * done of total batches. */
+void sp_progress_eval(void *bar, int64_t done, int64_t total);
+
 #endif

@@ -35,8 +35,11 @@ typedef struct sp_train_progress {
     int64_t step, steps;      /* global, done so far / in total */
     int64_t batch, batches;   /* within the epoch */
     double loss, accuracy;    /* the last batch's mean loss, top-1 percent */
+    double train_loss;        /* mean loss of the epoch's batches (those run
+                                 by this process, when it resumed mid-epoch) */
     double lr, images_per_s;
-    int validated;            /* 1 on the call after validation */
+    int validated;            /* 1 on the call after validation; 0 after an
+                                 epoch without a validation set */
     sp_metrics val;
     int best_epoch;           /* 0-based, -1 before the first validation */
     double best_top1;
@@ -86,12 +89,14 @@ typedef struct sp_train_opts {
     void (*on_step)(void *ctx, const sp_train_progress *p);  /* after every step */
     void (*on_epoch)(void *ctx, const sp_train_progress *p); /* after validation */
     void *ctx;
+    sp_eval_progress validating;   /* during validation (fn NULL: not told) */
     const sp_train_hooks *hooks;   /* NULL: plain training */
     int mask_grads;           /* the masks need gradients (the pruning stage) */
 } sp_train_opts;
 
 /* Train m (updated to the best epoch's weights, with the training state and
- * preprocessing in its metadata) on train, validating on val.  -1 with one
+ * preprocessing in its metadata) on train, validating on val; without val
+ * (NULL), the last epoch's weights are the result.  -1 with one
  * sentence on failure (a NaN or infinite loss among them): the resume
  * state then still holds the last good step. */
 int sp_train_run(sp_backend *b, sp_model *m, const sp_dataset *train, const sp_dataset *val,

@@ -9,10 +9,14 @@ I=$FIX/interop
 PRE=$SHARED/data/pretrained
 PY=$(find_python torch onnx cv2 numpy)
 
-sp-import "$PRE/resnet56-cifar10-akamaster.th" -o "$T/resnet56.spk" 2>"$T/err" ||
+sp-import --norm half "$PRE/resnet56-cifar10-akamaster.th" -o "$T/resnet56.spk" 2>"$T/err" ||
     fail export_setup "$(cat "$T/err")"
+# The CIFAR networks with the fixtures' normalisation, 0.5 and 0.5; the
+# ImageNet ones with their default.
 for f in resnet20 pruned_resnet20 vgg16_cifar resnet50_cifar_kuangliu mobilenetv2 vgg16 resnet50; do
-    sp-import "$I/$f.pth" -o "$T/$f.spk" 2>"$T/err" || fail export_setup "$(cat "$T/err")"
+    norm=; case $f in *resnet20) norm="--norm half" ;; esac
+    # shellcheck disable=SC2086
+    sp-import $norm "$I/$f.pth" -o "$T/$f.spk" 2>"$T/err" || fail export_setup "$(cat "$T/err")"
 done
 
 for net in resnet56 resnet20 pruned_resnet20; do

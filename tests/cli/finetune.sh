@@ -80,7 +80,7 @@ if grep -q "loss became \(NaN\|infinite\)" "$T/.err" && [ ! -e "$T/n.spk" ] &&
     ok "finetune_nan_message"
 else fail "finetune_nan_message" "$(cat "$T/.err")"; fi
 
-expect_error "finetune_needs_val" 2 sp-finetune --data "$T/train.spd" "$T/net.spk"
+expect_error "finetune_needs_data" 2 sp-finetune --val "$T/train.spd" "$T/net.spk"
 expect_error "finetune_resume_needs_output" 2 sp-finetune --data "$T/train.spd" \
     --val "$T/val.spd" --resume "$T/net.spk"
 expect_error "finetune_bad_schedule" 2 sp-finetune --data "$T/train.spd" --val "$T/val.spd" \

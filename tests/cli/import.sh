@@ -129,9 +129,11 @@ expect_error import_unknown_arch 2 sp-import --arch nonet "$I/resnet20.pth"
 expect_error import_no_file 1 sp-import "$T/absent.pth"
 
 # Logits of the imported real ResNet-56 and of a pruned ResNet-20 equal
-# PyTorch's on the same images (computed by the generator, committed).
+# PyTorch's on the same images (computed by the generator, committed, with
+# inputs normalised by 0.5 and 0.5: --norm half).
 if [ -n "$NP" ] && sp-pack --format cifar10 --split test "$I/images.tar.gz" -o "$T/img.spd" 2>"$T/err"; then
-    sp-import "$I/pruned_resnet20.pth" -o "$T/pruned.spk" 2>>"$T/err"
+    sp-import --norm half "$I/pruned_resnet20.pth" -o "$T/pruned.spk" 2>>"$T/err"
+    sp-import --norm half "$PRE/resnet56-cifar10-akamaster.th" -o "$T/resnet56.spk" 2>>"$T/err"
     for spec in resnet56:resnet56_logits pruned:pruned_resnet20_logits; do
         net=${spec%%:*} want=${spec#*:}
         if sp-eval --threads 1 --data "$T/img.spd" --logits "$T/$net.npy" "$T/$net.spk" >/dev/null 2>"$T/err" &&

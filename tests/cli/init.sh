@@ -13,7 +13,7 @@ check "init: another seed, other bytes" sh -c '
 # The metadata sits in the safetensors header, readable as text.
 check "init: preprocessing metadata" sh -c '
     head -c 100000 "$1/a.spk" | grep -q "\"input_size\":\"3x32x32\"" &&
-    head -c 100000 "$1/a.spk" | grep -q "\"mean\":\"0.5,0.5,0.5\"" &&
+    head -c 100000 "$1/a.spk" | grep -q "\"mean\":\"0.485,0.456,0.406\"" &&
     head -c 100000 "$1/a.spk" | grep -q "\"arch\":\"resnet20\""' sh "$T"
 
 check "init: original network equals the network" python3 -c '

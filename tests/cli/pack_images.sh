@@ -42,7 +42,7 @@ for i, f in enumerate(files):
     # PNG: the same arithmetic as PIL; JPEG: decoders and DCT scaling differ a little
     assert (e.max() <= 1) if f.endswith("png") else (e.mean() < 4 and e.max() < 32), (f, e.mean(), e.max())
 print("ok")'
-check pack-folder-threads-same sh -c 'sp-pack tree --size 24x32 -j 3 -o t3.spd 2>/dev/null && cmp tree.spd t3.spd'
+check pack-folder-threads-same sh -c 'sp-pack tree --size 24x32 -t 3 -o t3.spd 2>/dev/null && cmp tree.spd t3.spd'
 expect_error pack-folder-strict 1 sp-pack tree --size 24x32 --strict -o strict.spd
 check pack-folder-strict-no-output test ! -e strict.spd
 mkdir tree/empty

@@ -84,7 +84,7 @@ if [ ! -d "$FM" ]; then
     echo "ok pipeline_demo: $FM missing # SKIP"
 elif pipe demo LIMIT=256 VAL_LIMIT=128 PRUNE_LIMIT=128 BASE_EPOCHS=1 BASE_BATCH=32 EPOCHS=1 \
     BATCH=16 WINDOW=2 BETA_RANGE=2 FT_EPOCHS=1 FT_BATCH=32; then
-    if grep -q "^sp-init --arch resnet20 --input 1x28x28 " "$T/demo.out" &&
+    if grep -q "^sp-init --arch resnet20 --data [^ ]*/train.spd --input 1x28x28 " "$T/demo.out" &&
         grep -q -- "--sort layer" "$T/demo.out" && grep -q "^| top-1 accuracy, % |" "$T/demo.out" &&
         grep -q "^demo: report in $T/demo/report/report.html" "$T/demo.out"
     then ok pipeline_demo; else fail pipeline_demo "$(tail -n 5 "$T/demo.out")"; fi

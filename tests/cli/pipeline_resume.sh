@@ -62,7 +62,8 @@ else
     else fail pipeline_resumed "$(tail -n 5 "$T/$NAME.out")"; fi
     # the rerun started at block 1, and block 1 at the step after its state
     first=$(commands $NAME | head -n 1)
-    again=$(tail -c +$((logged + 1)) "$X/mask_1.log" | head -n 1)
+    again=$(tail -c +$((logged + 1)) "$X/mask_1.log" | head -n 1 |
+        sed 's/^{"time": "[^"]*", "elapsed_s": [0-9.]*, /{/')
     if [ "$first" = sp-train-mask ] && ! grep -q -- "--block 0\|sp-pack\|sp-import" "$T/$NAME.out" &&
         grep -q -- "--block 1 " "$T/$NAME.out" && [ -n "$saved" ] &&
         case "$again" in "{\"step\": $((saved + 1)),"* | "{\"window\": $((saved + 1)),"*) true ;;
