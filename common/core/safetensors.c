@@ -156,6 +156,26 @@ static int check_tiling(const sp_st_stream *s, sp_st_header *h)
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* No name twice: sorted, so that a header of many tensors costs n log n. */
+static int check_unique(const sp_st_stream *s, const sp_st_header *h)
+{
+    const char **names = sp_xmalloc((size_t)(h->n > 0 ? h->n : 1) * sizeof *names);
+    int rc = 0;
+    for (int i = 0; i < h->n; i++)
+        names[i] = h->e[i].name;
+    qsort(names, (size_t)h->n, sizeof *names, by_name);
+    for (int i = 1; i < h->n && rc == 0; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            rc = sp_errorf("%s is damaged: tensor '%s' is described twice", s->subj, names[i]);
+    free(names);
+    return rc;
+}
+
 static int parse_header(const sp_st_stream *s, sp_st_header *h, const char *text, size_t len)
 {
     const char *end = NULL;
@@ -178,14 +198,12 @@ static int parse_header(const sp_st_stream *s, sp_st_header *h, const char *text
             h->meta = j;
             continue;
         }
-        for (int i = 0; i < h->n; i++)
-            if (strcmp(h->e[i].name, j->string) == 0)
-                return sp_errorf("%s is damaged: tensor '%s' is described twice", s->subj,
-                                 j->string);
         if (parse_entry(s, j, &h->e[h->n]) < 0)
             return -1;
         h->n++;
     }
+    if (check_unique(s, h) < 0)
+        return -1;
     if (h->meta) {
         if (!cJSON_IsObject(h->meta))
             return sp_errorf("%s is damaged: its __metadata__ is not a JSON object", s->subj);
@@ -232,6 +250,7 @@ int sp_st_read_header(sp_st_stream *s, sp_st_header *h)
     else
         rc = parse_header(s, h, text, (size_t)n);
     free(text);
+
     if (rc < 0)
         sp_st_header_free(h);
     return rc;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "sp/base.h"
 #include "sp/model.h"
 #include "sp/safetensors.h"
@@ -46,8 +47,57 @@ static void free_all(sp_tensor *t, int n, sp_meta_entry *m, int nm)
     free(m);
 }
 
+/* n one-byte tensors "t0".."t<n-1>" in one header; dup > 0 names the last
+ * one as tensor dup - 1 instead. */
+static FILE *many(int n, int dup)
+{
+    FILE *f = tmpfile();
+    char *json = NULL;
+    size_t len = 0;
+    FILE *j = open_memstream(&json, &len);
+    fputc('{', j);
+    for (int i = 0; i < n; i++)
+        fprintf(j, "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%d,%d]}",
+                i ? "," : "", dup && i == n - 1 ? dup - 1 : i, i, i + 1);
+    fputc('}', j);
+    fclose(j);
+    for (int i = 0; i < 8; i++)
+        fputc((int)((uint64_t)len >> (8 * i)) & 0xff, f);
+    fwrite(json, 1, len, f);
+    for (int i = 0; i < n; i++)
+        fputc(i & 0xff, f);
+    free(json);
+    rewind(f);
+    return f;
+}
+
+/* Checking names for duplicates costs n log n, not n^2: 300,000 tensors
+ * take seconds (a quadratic check takes minutes). */
+static void test_many_tensors(void)
+{
+    enum { N = 300000 };
+    sp_tensor *t;
+    int n;
+    FILE *f = many(N, 0);
+    time_t start = time(NULL);
+    int rc = sp_safetensors_read(f, "many", &t, &n, NULL, NULL);
+    long secs = (long)(time(NULL) - start);
+    CHECKF(rc == 0 && n == N && t[N - 1].data && ((unsigned char *)t[N - 1].data)[0] == (N - 1) % 256,
+           "many-tensors-read", "rc %d n %d: %s", rc, n, sp_error());
+    CHECKF(secs < 30, "many-tensors-fast", "%ld s", secs);
+    if (rc == 0)
+        free_all(t, n, NULL, 0);
+    fclose(f);
+    f = many(N, 17);
+    CHECKF(sp_safetensors_read(f, "many", &t, &n, NULL, NULL) < 0 &&
+           strstr(sp_error(), "tensor 't16' is described twice"), "many-tensors-duplicate",
+           "%s", sp_error());
+    fclose(f);
+}
+
 int main(void)
 {
+    test_many_tensors();
     sp_tensor *t;
     sp_meta_entry *m;
     int n, nm;
