@@ -63,6 +63,9 @@ for kind in marks lists; do
     refused "import-pickle-$kind" 1 "builds more objects than any state_dict" \
         sp-import "$T/$kind.pkl" -o "$T/x.spk"
 done
+$PY "$H/gen_hostile.py" --big gzidx - "$T/gzidx"
+refused pack-gzip-bomb 1 "inflates to more than [0-9]* MiB, far more than its size justifies" \
+    sp-pack "$T/gzidx" -o "$T/gz.spd"
 # a member nothing refers to is never inflated: the checkpoint imports
 $PY "$H/gen_hostile.py" --big unreferenced "$FIX/interop/resnet20.pth" "$T/unref.pth"
 timeout 60 /usr/bin/time -f %M -o "$T/mem" sp-import "$T/unref.pth" -o "$T/unref.spk" 2>"$T/err"
