@@ -89,6 +89,8 @@ dsum=$(cksum <"$T/d.spd")
 refused eval-logits-is-data 1 "it is an input" \
     sp-eval --data "$T/d.spd" --logits "$T/d.spd" "$T/net1.spk"
 refused pack-output-is-input 1 "it is an input" sp-pack "$T/d.spd" -o "$T/d.spd"
+refused finetune-log-is-data 1 "it is an input" \
+    sp-finetune --data "$T/d.spd" --val "$T/d.spd" --epochs 1 --log "$T/d.spd" -o "$T/ft.spk" "$T/net1.spk"
 check dataset-kept test "$(cksum <"$T/d.spd")" = "$dsum"
 
 # 8. a temporary left by a killed run is removed by the next one; that of
