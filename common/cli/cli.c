@@ -307,7 +307,7 @@ void sp_out_check(const char *path)
         return;
     refuse_input(path);
     char *tmp = sp_tmp_name(path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     if (fd < 0)
         sp_die("cannot write '%s': %s", path, strerror(errno));
     close(fd);
