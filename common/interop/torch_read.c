@@ -361,60 +361,87 @@ static size_t storage_need(sp_pk_value *const *st, int ns, const char *key)
     return (size_t)need;
 }
 
-/* Second pass: the pickle, the byte order record and the storages the
- * pickle names; unreferenced members are skipped unread. */
-static int zip_read_tensors(zip_src *z, const char *pkl, sp_tensor **t, int *nt)
+/* One pass over the members under the pickle's prefix: take() sees each
+ * (name, and the rest after the prefix) and reads what it wants. */
+typedef struct zip_pass_ctx {
+    sp_pickle *pk;
+    int big;
+    blobs bs;
+} zip_pass_ctx;
+
+typedef int zip_take_fn(zip_src *z, struct archive *a, const char *name, const char *rest,
+                        zip_pass_ctx *c);
+
+static int zip_pass(zip_src *z, const char *pkl, zip_take_fn *take, zip_pass_ctx *c)
 {
     size_t plen = strlen(pkl) - 8;
     struct archive *a = zip_open(z);
     struct archive_entry *e;
-    sp_pickle *pk = NULL;
-    blobs bs = { 0 };
-    int r, rc = 0, big = 0;
+    int r, rc = 0;
     if (!a)
         return -1;
-    /* data.pkl comes before the storages in every file torch writes */
     while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
-        if (!name || strncmp(name, pkl, plen) != 0)
-            continue;
-        const char *rest = name + plen;
-        unsigned char *p = NULL;
-        size_t len = 0;
-        if (strcmp(rest, "data.pkl") == 0 && !pk) {
-            rc = zip_read_member(a, z, name, SIZE_MAX / 2, &p, &len);
-            if (rc == 0 && !(pk = sp_pickle_load(p, len, z->what, NULL)))
-                rc = -1;
-            free(p);
-        } else if (strcmp(rest, "byteorder") == 0) {
-            rc = zip_read_member(a, z, name, 8, &p, &len);
-            big = len >= 3 && memcmp(p, "big", 3) == 0;
-            free(p);
-        } else if (strncmp(rest, "data/", 5) == 0 && pk) {
-            int ns;
-            sp_pk_value *const *st = sp_pickle_storages(pk, &ns);
-            size_t need = storage_need(st, ns, rest + 5);
-            if (need == 0)
-                continue;
-            rc = zip_read_member(a, z, name, need, &p, &len);
-            if (rc == 0)
-                blobs_add(&bs, rest + 5, p, len, p);
-            else
-                free(p);
-        }
+        if (name && strncmp(name, pkl, plen) == 0)
+            rc = take(z, a, name, name + plen, c);
     }
     if (rc == 0 && r != ARCHIVE_EOF)
         rc = sp_errorf("'%s': corrupt zip: %s", z->what, archive_error_string(a));
     archive_read_free(a);
-    if (rc == 0 && big)
+    return rc;
+}
+
+/* Second pass: the pickle and the byte order record. */
+static int take_pickle(zip_src *z, struct archive *a, const char *name, const char *rest,
+                       zip_pass_ctx *c)
+{
+    unsigned char *p = NULL;
+    size_t len = 0;
+    int rc = 0;
+    if (strcmp(rest, "data.pkl") == 0 && !c->pk) {
+        rc = zip_read_member(a, z, name, SIZE_MAX / 2, &p, &len);
+        if (rc == 0 && !(c->pk = sp_pickle_load(p, len, z->what, NULL)))
+            rc = -1;
+    } else if (strcmp(rest, "byteorder") == 0) {
+        rc = zip_read_member(a, z, name, 8, &p, &len);
+        c->big = len >= 3 && memcmp(p, "big", 3) == 0;
+    }
+    free(p);
+    return rc;
+}
+
+/* Third pass: the storages the pickle refers to, as far as it needs them;
+ * every other member is skipped unread. */
+static int take_storage(zip_src *z, struct archive *a, const char *name, const char *rest,
+                        zip_pass_ctx *c)
+{
+    int ns;
+    sp_pk_value *const *st = sp_pickle_storages(c->pk, &ns);
+    size_t need = strncmp(rest, "data/", 5) == 0 ? storage_need(st, ns, rest + 5) : 0;
+    unsigned char *p = NULL;
+    size_t len = 0;
+    if (need == 0)
+        return 0;
+    if (zip_read_member(a, z, name, need, &p, &len) < 0) {
+        free(p);
+        return -1;
+    }
+    blobs_add(&c->bs, rest + 5, p, len, p);
+    return 0;
+}
+
+static int zip_read_tensors(zip_src *z, const char *pkl, sp_tensor **t, int *nt)
+{
+    zip_pass_ctx c = { 0 };
+    int rc = zip_pass(z, pkl, take_pickle, &c);
+    if (rc == 0 && c.big)
         rc = sp_errorf("'%s' was written on a big-endian machine, which sp does not read", z->what);
-    if (rc == 0 && !pk)
-        rc = sp_errorf("'%s': its data.pkl comes after the tensor data, which sp does not read",
-                       z->what);
     if (rc == 0)
-        rc = tensors_from_pickle(pk, &bs, z->what, t, nt);
-    sp_pickle_free(pk);
-    blobs_free(&bs);
+        rc = zip_pass(z, pkl, take_storage, &c);
+    if (rc == 0)
+        rc = tensors_from_pickle(c.pk, &c.bs, z->what, t, nt);
+    sp_pickle_free(c.pk);
+    blobs_free(&c.bs);
     return rc;
 }
 

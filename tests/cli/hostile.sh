@@ -70,6 +70,9 @@ refused pack-gzip-bomb 1 "inflates to more than [0-9]* MiB, far more than its si
 $PY "$H/gen_hostile.py" --big unreferenced "$FIX/interop/resnet20.pth" "$T/unref.pth"
 timeout 60 /usr/bin/time -f %M -o "$T/mem" sp-import "$T/unref.pth" -o "$T/unref.spk" 2>"$T/err"
 check import-unreferenced-member-skipped test $? -eq 0 -a "$(tail -n 1 "$T/mem")" -lt 90000
+# the members may come in any order
+$PY "$H/gen_hostile.py" --big pickle-last "$FIX/interop/resnet20.pth" "$T/last.pth"
+check import-pickle-after-tensors sp-import "$T/last.pth" -o "$T/last.spk"
 check no-output-after-refusals test ! -e "$T/x.spk"
 
 # 7. an output naming an input, by its name or a hard link, is refused
