@@ -1,5 +1,5 @@
 # sp: Sensitivity Pruner toolkit.  `make`, `make test`, `make demo`, `make install`,
-# `make print-config`.
+# `make print-config`, `make fuzz [FUZZ_SECONDS=N]`, `make test SANITIZE=address,undefined`.
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -10,12 +10,26 @@ CC        ?= cc
 NVCC      ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 
+# SANITIZE=address,undefined builds with those sanitizers into folders of
+# their own (build-san-address-undefined/, bin-san-address-undefined/), so
+# the plain build stays as it is.
+SANITIZE  ?=
+comma     := ,
+ifeq ($(SANITIZE),)
 BUILD     ?= build
 BINDIR    ?= bin
+else
+SAN_NAME  := san-$(subst $(comma),-,$(SANITIZE))
+BUILD     ?= build-$(SAN_NAME)
+BINDIR    ?= bin-$(SAN_NAME)
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+# a program that dies with one sentence leaves its memory to exit()
+SAN_ENV   := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+endif
 OPT       ?= -O2
 WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS    ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fopenmp -Iinclude -DSP_VERSION='"$(VERSION)"'
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -fopenmp -Iinclude -DSP_VERSION='"$(VERSION)"'
 # Library files reach another module's private header as "module/name_priv.h".
 LIB_CFLAGS = $(ALL_CFLAGS) -Icommon
 LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lpng -lz -lm -lpthread -fopenmp
@@ -73,7 +87,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/flags
 test:
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory all
-	@SP_BIN=$(abspath $(BINDIR)) SP_BUILD=$(abspath $(BUILD)) tests/run
+	@$(SAN_ENV) SP_BIN=$(abspath $(BINDIR)) SP_BUILD=$(abspath $(BUILD)) tests/run $(TESTS_ONLY)
 
 # The demo of the quick start: installs what is missing, builds the
 # programs, runs pipelines/demo.mk (Fashion-MNIST: train, prune, fine-tune,
@@ -92,6 +106,25 @@ install: $(PROGS)
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7)
 
+# Fuzzing (never part of `make test`): clang's libFuzzer with ASan and
+# UBSan, one target per reader (tests/fuzz/fuzz_*.c), each run for
+# FUZZ_SECONDS from the seeds in tests/fuzz/corpus/TARGET/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  := $(filter-out tests/fuzz/fuzz.c,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SAN  := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -Wno-pass-failed
+
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/fuzz.o $(BUILD)/libsp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzz-targets: $(FUZZ_BIN)
+
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz: needs clang and libclang-rt-14-dev" >&2; exit 1; }
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz SAN_FLAGS='$(FUZZ_SAN)' fuzz-targets
+	@scripts/fuzz build-fuzz $(FUZZ_SECONDS)
+
 print-config:
 	@echo "version:   $(VERSION)"
 	@echo "cc:        $(CC) ($(shell $(CC) -dumpfullversion 2>/dev/null))"
@@ -103,10 +136,10 @@ print-config:
 	@echo "programs:  $(notdir $(PROGS))"
 
 clean:
-	rm -rf build bin
+	rm -rf build bin build-san-* bin-san-* build-fuzz
 
 FORCE:
-.PHONY: all test demo install print-config clean FORCE
-.PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o
+.PHONY: all test demo install fuzz fuzz-targets print-config clean FORCE
+.PRECIOUS: $(BUILD)/%.o $(BUILD)/tests/unit/%.o $(BUILD)/tests/fuzz/%.o
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -116,6 +116,7 @@ int main(int argc, char **argv)
     sp_cli_threads(o.threads);
     sp_model *m = sp_ckpt_load_or_die(o.input);
     sp_dataset *d = sp_data_open_or_die(o.data);
+    sp_out_check(o.logits);
     int classes = m->graph->node[m->graph->n - 1].c;
     if (sp_data_classes(d) != classes)
         sp_die("'%s' has %d class%s but the network in %s has %d output%s", o.data,

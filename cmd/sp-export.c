@@ -116,8 +116,7 @@ int main(int argc, char **argv)
     size_t len = 0;
     export_to(m, &o, &buf, &len);
     sp_out *out = sp_out_open(o.output, 1);
-    if (fwrite(buf, 1, len, sp_out_file(out)) != len)
-        sp_die("cannot write '%s'", o.output ? o.output : "standard output");
+    sp_out_write(out, buf, len);
     sp_out_commit(out);
     free(buf);
     sp_model_free(m);

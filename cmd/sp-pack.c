@@ -46,6 +46,8 @@ static const char usage_text[] =
     "                           and their label order\n"
     "  -t, --threads N          decode and resize with N threads (default: 1)\n"
     "      --strict             an image that cannot be decoded is an error\n"
+    "      --max-pixels N       skip images of more than N pixels (default:\n"
+    "                           100000000); their decoding needs memory\n"
     "  -h, --help               show this help and exit\n"
     "  -V, --version            show the version and exit\n";
 
@@ -85,7 +87,8 @@ static int pick(const char *opt, const char *arg, const char *a, const char *b)
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
-    enum { OPT_SPLIT = 256, OPT_LABELS, OPT_LABELS_FILE, OPT_RESIZE, OPT_CLASSES, OPT_STRICT, OPT_SIZE, OPT_ENCODING };
+    enum { OPT_SPLIT = 256, OPT_LABELS, OPT_LABELS_FILE, OPT_RESIZE, OPT_CLASSES, OPT_STRICT,
+           OPT_SIZE, OPT_ENCODING, OPT_MAX_PIXELS };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},    {"format", required_argument, NULL, 'f'},
         {"split", required_argument, NULL, OPT_SPLIT}, {"labels", required_argument, NULL, OPT_LABELS},
@@ -94,6 +97,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"encoding", required_argument, NULL, OPT_ENCODING},  {"quality", required_argument, NULL, 'q'},
         {"limit", required_argument, NULL, 'n'},     {"classes-from", required_argument, NULL, OPT_CLASSES},
         {"threads", required_argument, NULL, 't'},   {"strict", no_argument, NULL, OPT_STRICT},
+        {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"help", no_argument, NULL, 'h'},            {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
@@ -129,6 +133,9 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_CLASSES: classes_file = optarg; break;
         case 't': p->threads = (int)sp_arg_long("--threads", optarg, 1, 64); break;
         case OPT_STRICT: p->strict = 1; break;
+        case OPT_MAX_PIXELS:
+            p->max_pixels = (uint64_t)sp_arg_long("--max-pixels", optarg, 1, (long)1 << 40);
+            break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
@@ -170,6 +177,9 @@ int main(int argc, char **argv)
         free(copy);
     }
     o.pack.spool_dir = dir;
+    for (int k = 0; k < o.ninputs; k++)
+        sp_cli_input(o.inputs[k]);
+    sp_cli_input(o.pack.labels_file);
     sp_out *out = sp_out_open(o.out, 1);
     const char *name = o.out && strcmp(o.out, "-") ? o.out : "standard output";
     int64_t records = 0, skipped = 0;

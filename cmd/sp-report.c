@@ -147,9 +147,7 @@ static void parse_command_line(int argc, char **argv, options *o)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        sp_die("cannot open '%s': %s", path, strerror(errno));
+    FILE *f = sp_in_open(path);
     sp_text t = {0};
     char chunk[65536];
     size_t n;
@@ -157,7 +155,7 @@ static char *slurp(const char *path)
         sp_text_add(&t, chunk, n);
     if (ferror(f))
         sp_die("cannot read '%s': %s", path, strerror(errno));
-    fclose(f);
+    sp_in_close(f);
     if (!t.p)
         sp_text_puts(&t, "");
     return t.p;
@@ -372,8 +370,7 @@ static void write_file(const char *dir, const char *name, const sp_text *t)
 {
     char *path = sp_xasprintf("%s/%s", dir, name);
     sp_out *o = sp_out_open(path, 0);
-    if (t->n && fwrite(t->p, 1, t->n, sp_out_file(o)) != t->n)
-        sp_die("cannot write '%s': %s", path, strerror(errno));
+    sp_out_write(o, t->p, t->n);
     sp_out_commit(o);
     free(path);
 }

@@ -1,6 +1,7 @@
 /* cli.c: messages, exit codes, checked arguments and atomic outputs shared
  * by every program (see cli.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -9,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "sp/cli.h"
+#include "sp/tmpfile.h"
 #include "cli_priv.h"
 
 static const char *progname = "sp";
@@ -46,6 +49,7 @@ static void on_signal(int sig)
 void sp_cli_init(const char *name)
 {
     progname = name;
+    signal(SIGXFSZ, SIG_IGN);   /* past `ulimit -f` a write fails with EFBIG, said so */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
@@ -211,6 +215,41 @@ void sp_arg_none(int argc, char **argv, int first)
 
 static int is_stdio(const char *path) { return !path || strcmp(path, "-") == 0; }
 
+/* ---- inputs are never outputs ----
+ * Every file a program reads is recorded by device and inode, so that an
+ * output naming it (by any path or link) is refused before anything is
+ * written, and again just before the finished output would replace it. */
+#define MAX_INPUTS 64
+static struct { dev_t dev; ino_t ino; } inputs[MAX_INPUTS];
+static int ninputs;
+
+static void record_input(const struct stat *st)
+{
+    if (ninputs < MAX_INPUTS) {
+        inputs[ninputs].dev = st->st_dev;
+        inputs[ninputs].ino = st->st_ino;
+        ninputs++;
+    }
+}
+
+void sp_cli_input(const char *path)
+{
+    struct stat st;
+    if (!is_stdio(path) && stat(path, &st) == 0)
+        record_input(&st);
+}
+
+/* Dies when path exists and is one of the inputs. */
+static void refuse_input(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return;
+    for (int i = 0; i < ninputs; i++)
+        if (inputs[i].dev == st.st_dev && inputs[i].ino == st.st_ino)
+            sp_die("refusing to write '%s': it is an input of this command", path);
+}
+
 const char *sp_in_name(const char *path) { return is_stdio(path) ? SP_STDIN_NAME : path; }
 
 FILE *sp_in_open(const char *path)
@@ -222,11 +261,18 @@ FILE *sp_in_open(const char *path)
 
 FILE *sp_in_open_text(const char *path)
 {
-    if (is_stdio(path))
+    struct stat sti;
+    if (is_stdio(path)) {
+        if (fstat(STDIN_FILENO, &sti) == 0 && S_ISREG(sti.st_mode))
+            record_input(&sti);
         return stdin;
+    }
     FILE *f = fopen(path, "rb");
+    struct stat st;
     if (!f)
         sp_die("cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fileno(f), &st) == 0)
+        record_input(&st);
     return f;
 }
 
@@ -245,8 +291,10 @@ sp_out *sp_out_open(const char *path, int binary)
         o->f = stdout;
         return o;
     }
+    refuse_input(path);
+    sp_tmp_sweep(path);
     o->path = sp_xstrdup(path);
-    o->tmp = sp_xasprintf("%s.tmp-%ld", path, (long)getpid());
+    o->tmp = sp_tmp_name(path);
     int slot = -1;
     for (int i = 0; i < MAX_PENDING && slot < 0; i++)
         if (!pending[i])
@@ -260,7 +308,31 @@ sp_out *sp_out_open(const char *path, int binary)
     return o;
 }
 
+void sp_out_check(const char *path)
+{
+    if (is_stdio(path))
+        return;
+    refuse_input(path);
+    char *tmp = sp_tmp_name(path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0)
+        sp_die("cannot write '%s': %s", path, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+}
+
 FILE *sp_out_file(sp_out *o) { return o->f; }
+
+void sp_out_write(sp_out *o, const void *p, size_t n)
+{
+    if (fwrite(p, 1, n, o->f) == n)
+        return;
+    if (!o->tmp && errno == EPIPE)
+        exit(SP_EXIT_FAIL);     /* the reader went away: nothing to say */
+    sp_die("cannot write %s%s%s: %s", o->tmp ? "'" : "", o->tmp ? o->path : "to standard output",
+           o->tmp ? "'" : "", strerror(errno));
+}
 
 void sp_out_commit(sp_out *o)
 {
@@ -278,6 +350,7 @@ void sp_out_commit(sp_out *o)
         o->f = NULL;
         sp_die("cannot write '%s': %s", o->path, strerror(e));
     }
+    refuse_input(o->path);
     if (rename(o->tmp, o->path) != 0)
         sp_die("cannot rename the finished output to '%s': %s", o->path, strerror(errno));
     for (int i = 0; i < MAX_PENDING; i++)

@@ -13,6 +13,7 @@ sp_dataset *sp_data_open_or_die(const char *path)
     sp_dataset *d = sp_data_open(path);
     if (!d)
         sp_die("%s", sp_error());
+    sp_cli_input(path);
     return d;
 }
 
@@ -37,6 +38,7 @@ char *sp_cli_resume_state(const char *output, int *resume)
 {
     if (!output || strcmp(output, "-") == 0)
         return NULL;
+    sp_out_check(output);
     char *state = sp_xasprintf("%s.resume", output);
     if (*resume && access(state, F_OK) != 0)
         *resume = 0;

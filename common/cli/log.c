@@ -40,6 +40,7 @@ sp_log *sp_log_open(const char *path, int append)
 {
     if (!path)
         return NULL;
+    sp_out_check(path);     /* a log is appended to in place: never over an input */
     FILE *f = fopen(path, append ? "a" : "w");
     if (!f)
         sp_die("cannot open '%s': %s", path, strerror(errno));

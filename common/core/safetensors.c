@@ -156,6 +156,44 @@ static int check_tiling(const sp_st_stream *s, sp_st_header *h)
     return 0;
 }
 
+static _Thread_local const sp_st_entry *name_base;   /* as sort_base */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(name_base[*(const int *)a].name, name_base[*(const int *)b].name);
+}
+
+/* No name twice: sorted, so that a header of many tensors costs n log n;
+ * the order serves sp_st_find. */
+static int check_unique(const sp_st_stream *s, sp_st_header *h)
+{
+    h->by_name = sp_xmalloc((size_t)(h->n > 0 ? h->n : 1) * sizeof *h->by_name);
+    for (int i = 0; i < h->n; i++)
+        h->by_name[i] = i;
+    name_base = h->e;
+    qsort(h->by_name, (size_t)h->n, sizeof *h->by_name, by_name);
+    for (int i = 1; i < h->n; i++)
+        if (strcmp(h->e[h->by_name[i - 1]].name, h->e[h->by_name[i]].name) == 0)
+            return sp_errorf("%s is damaged: tensor '%s' is described twice", s->subj,
+                             h->e[h->by_name[i]].name);
+    return 0;
+}
+
+int sp_st_find(const sp_st_header *h, const char *name)
+{
+    int lo = 0, hi = h->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, c = strcmp(h->e[h->by_name[mid]].name, name);
+        if (c == 0)
+            return h->by_name[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
 static int parse_header(const sp_st_stream *s, sp_st_header *h, const char *text, size_t len)
 {
     const char *end = NULL;
@@ -178,14 +216,12 @@ static int parse_header(const sp_st_stream *s, sp_st_header *h, const char *text
             h->meta = j;
             continue;
         }
-        for (int i = 0; i < h->n; i++)
-            if (strcmp(h->e[i].name, j->string) == 0)
-                return sp_errorf("%s is damaged: tensor '%s' is described twice", s->subj,
-                                 j->string);
         if (parse_entry(s, j, &h->e[h->n]) < 0)
             return -1;
         h->n++;
     }
+    if (check_unique(s, h) < 0)
+        return -1;
     if (h->meta) {
         if (!cJSON_IsObject(h->meta))
             return sp_errorf("%s is damaged: its __metadata__ is not a JSON object", s->subj);
@@ -232,6 +268,7 @@ int sp_st_read_header(sp_st_stream *s, sp_st_header *h)
     else
         rc = parse_header(s, h, text, (size_t)n);
     free(text);
+
     if (rc < 0)
         sp_st_header_free(h);
     return rc;
@@ -242,6 +279,7 @@ void sp_st_header_free(sp_st_header *h)
     cJSON_Delete(h->root);
     free(h->e);
     free(h->order);
+    free(h->by_name);
     memset(h, 0, sizeof *h);
 }
 

@@ -19,6 +19,11 @@ static void free_tensors(sp_tensor *t, int n)
 static int read_tensors(sp_st_stream *s, const sp_st_header *h, sp_tensor *t)
 {
     uint64_t start = s->got;
+    int64_t left = sp_st_remaining(s);
+    if (left >= 0 && (uint64_t)left < h->data_len)   /* before allocating for it */
+        return sp_errorf("%s is truncated: the header describes %llu bytes of tensor data "
+                         "but the input holds %lld", s->subj, (unsigned long long)h->data_len,
+                         (long long)left);
     for (int k = 0; k < h->n; k++) {
         const sp_st_entry *e = &h->e[h->order[k]];
         sp_tensor *x = &t[h->order[k]];

@@ -36,6 +36,7 @@ typedef struct sp_st_header {
     int n;
     sp_st_entry *e;             /* header order */
     int *order;                 /* indices of e by increasing begin */
+    int *by_name;               /* indices of e by name (strcmp order) */
     uint64_t data_len;
 } sp_st_header;
 
@@ -55,6 +56,8 @@ int64_t sp_st_remaining(const sp_st_stream *s);
  * must map strings to strings. */
 int sp_st_read_header(sp_st_stream *s, sp_st_header *h);
 void sp_st_header_free(sp_st_header *h);
+/* The index in h->e of the entry called name, -1 if none (log n). */
+int sp_st_find(const sp_st_header *h, const char *name);
 
 /* Write the length and root's JSON, padded with spaces to a multiple of 8
  * bytes as safetensors writers do. */

@@ -74,6 +74,21 @@ static int parse_names(sp_dataset *d, uint64_t off, uint64_t end)
     return 0;
 }
 
+/* names, labels (count u32), index (count + 1 u64) and records follow each
+ * other in that order inside the file; every sum is checked, since the
+ * offsets are read from the file and may be anything. */
+static int tables_fit(uint64_t names, uint64_t classes, uint64_t labels, uint64_t index,
+                      uint64_t records, uint64_t count, uint64_t fsize)
+{
+    uint64_t names_end, labels_end, index_end, n;
+    return names == SP_DATA_HEADER_SIZE && labels % 8 == 0 && index % 8 == 0 &&
+           sp_add_u64(&names_end, names, classes) == 0 && labels >= names_end &&
+           sp_mul_u64(&n, count, 4) == 0 && sp_add_u64(&labels_end, labels, n) == 0 &&
+           index >= labels_end &&
+           sp_add_u64(&n, count, 1) == 0 && sp_mul_u64(&n, n, 8) == 0 &&
+           sp_add_u64(&index_end, index, n) == 0 && records >= index_end && records <= fsize;
+}
+
 static int parse(sp_dataset *d)
 {
     const uint8_t *h = d->map;
@@ -102,9 +117,7 @@ static int parse(sp_dataset *d)
     if (fsize != d->size)
         return sp_errorf("'%s' is truncated or extended: %llu bytes, the header says %llu",
                          d->path, (unsigned long long)d->size, (unsigned long long)fsize);
-    if (names != SP_DATA_HEADER_SIZE || labels < names + classes || labels % 8
-        || index < labels + 4 * count || index % 8
-        || records < index + 8 * (count + 1) || records > fsize)
+    if (!tables_fit(names, classes, labels, index, records, count, fsize))
         return bad(d, "a table lies outside the file or overlaps another");
     if (crc_of(h + names, records - names) != rd32(h + 112))
         return bad(d, "the tables' checksum does not match");

@@ -2,6 +2,7 @@
  * downscaling) and PNG (libpng's simplified API) decoding, JPEG encoding.
  * Each sp_image carries its own TurboJPEG handles, so threads that each own
  * an sp_image never share decoder state. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <png.h>
@@ -60,8 +61,24 @@ static tjhandle decoder(sp_image *img)
     return k->dec;
 }
 
+/* A declared size sp decodes: positive, and at most the pixel cap, which
+ * is checked before anything is allocated for the pixels. */
+static int check_size(const sp_image *img, const char *kind, uint64_t h, uint64_t w)
+{
+    uint64_t cap = img->max_pixels ? img->max_pixels : SP_IMAGE_MAX_PIXELS;
+    if (h == 0 || w == 0 || h > INT32_MAX || w > INT32_MAX)
+        return sp_errorf("corrupt %s header: impossible size %llux%llu", kind,
+                         (unsigned long long)w, (unsigned long long)h);
+    if (h * w > cap)
+        return sp_errorf("%s of %llux%llu pixels is larger than the limit of %llu pixels",
+                         kind, (unsigned long long)w, (unsigned long long)h,
+                         (unsigned long long)cap);
+    return 0;
+}
+
 int sp_image_probe(const uint8_t *buf, size_t len, int *h, int *w)
 {
+    *h = *w = 0;
     if (is_png(buf, len)) {
         *w = (int)((uint32_t)buf[16] << 24 | buf[17] << 16 | buf[18] << 8 | buf[19]);
         *h = (int)((uint32_t)buf[20] << 24 | buf[21] << 16 | buf[22] << 8 | buf[23]);
@@ -70,9 +87,13 @@ int sp_image_probe(const uint8_t *buf, size_t len, int *h, int *w)
     if (!is_jpeg(buf, len))
         return sp_errorf("not a JPEG or PNG image");
     tjhandle t = tjInitDecompress();
+    if (!t)
+        return sp_errorf("cannot start the JPEG decoder");
     int sub, cs, r = tjDecompressHeader3(t, buf, (unsigned long)len, w, h, &sub, &cs);
     if (r < 0)
         sp_errorf("corrupt JPEG header: %s", tjGetErrorStr2(t));
+    else if (*w <= 0 || *h <= 0)   /* a truncated header may "succeed" without a size */
+        r = sp_errorf("corrupt JPEG header: no image size");
     tjDestroy(t);
     return r < 0 ? -1 : 0;
 }
@@ -128,11 +149,15 @@ static int jpeg_failed(sp_image *img, const char *what)
 static int decode_jpeg(sp_image *img, const uint8_t *buf, size_t len, int c, int min_h, int min_w)
 {
     tjhandle t = decoder(img);
-    int w, h, sub, cs;
+    int w = 0, h = 0, sub, cs;
     if (!t)
         return sp_errorf("cannot start the JPEG decoder");
     if (tjDecompressHeader3(t, buf, (unsigned long)len, &w, &h, &sub, &cs) < 0)
         return jpeg_failed(img, tjGetErrorStr2(t));
+    if (w <= 0 || h <= 0)   /* a truncated header may "succeed" without a size */
+        return jpeg_failed(img, "no image size in its header");
+    if (check_size(img, "JPEG", (uint64_t)h, (uint64_t)w) < 0)
+        return -1;
     tjscalingfactor f = pick_scale(h, w, min_h, min_w);
     int sh = TJSCALED(h, f), sw = TJSCALED(w, f);
     int cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
@@ -158,6 +183,10 @@ static int decode_png(sp_image *img, const uint8_t *buf, size_t len, int c)
     p.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&p, buf, len))
         return sp_errorf("corrupt PNG: %s", p.message);
+    if (check_size(img, "PNG", p.height, p.width) < 0) {
+        png_image_free(&p);
+        return -1;
+    }
     p.format = c == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
     reserve(img, PNG_IMAGE_SIZE(p));
     if (!png_image_finish_read(&p, NULL, img->data, 0, NULL)) {

@@ -15,6 +15,9 @@
 #include "sp/torch.h"
 #include "model/ops_priv.h"
 
+/* Channel counts read from a tensor's shape, before they reach an int. */
+enum { WIDTH_MAX = 1 << 20 };
+
 static int find(const sp_tensor *t, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
@@ -171,7 +174,7 @@ static const sp_param_info *weight_of(const sp_node *nd, sp_param_info *p)
 /* Set each layer's width from its weight's shape, PyTorch's layout for
  * every layer: dimension 0 is the output width, dimension 1 the input
  * width per group.  A depthwise conv stays depthwise. */
-static void fit_widths(sp_graph *g, const sp_tensor *t, int n)
+static int fit_widths(sp_graph *g, const sp_tensor *t, int n, const char *what)
 {
     for (int i = 1; i < g->n; i++) {
         sp_node *nd = &g->node[i];
@@ -185,6 +188,11 @@ static void fit_widths(sp_graph *g, const sp_tensor *t, int n)
         unsigned attrs = sp_op_desc_of(nd->op)->attrs;
         int groups = attrs & SP_ATTR_GROUPS ? nd->groups : 1;
         int depthwise = groups > 1 && groups == nd->cin && nd->cin == nd->cout;
+        int64_t cin;
+        if (w->shape[0] < 1 || w->shape[0] > WIDTH_MAX ||
+            (w->ndim > 1 && (sp_mul_i64(&cin, w->shape[1], depthwise ? w->shape[0] : groups) < 0 ||
+                             cin < 1 || cin > WIDTH_MAX)))
+            return sp_errorf("'%s': tensor '%s' has an impossible shape for a layer", what, name);
         if (attrs & (SP_ATTR_COUT | SP_ATTR_CHANNELS))
             nd->cout = (int)w->shape[0];
         if (depthwise)
@@ -193,6 +201,7 @@ static void fit_widths(sp_graph *g, const sp_tensor *t, int n)
             nd->cin = (int)w->shape[1] * groups;
     }
     fit_shortcuts(g);
+    return 0;
 }
 
 static const sp_node *last_of(const sp_graph *g, sp_op op, int first)
@@ -219,10 +228,10 @@ static void dims_from_tensors(const char *arch, const sp_tensor *t, int n, sp_ar
     const sp_node *conv = last_of(g, SP_OP_CONV, 1), *fc = last_of(g, SP_OP_LINEAR, 0);
     const sp_tensor *w;
     snprintf(name, sizeof name, "%s.weight", conv ? conv->name : "");
-    if ((w = get(t, n, name)) && w->ndim == 4)
+    if ((w = get(t, n, name)) && w->ndim == 4 && w->shape[1] <= WIDTH_MAX)
         ao->in_c = (int)w->shape[1];
     snprintf(fc_name, fc_size, "%s.weight", fc ? fc->name : "");
-    if ((w = get(t, n, fc_name)) && w->ndim == 2)
+    if ((w = get(t, n, fc_name)) && w->ndim == 2 && w->shape[0] <= WIDTH_MAX)
         ao->classes = (int)w->shape[0];
     sp_graph_free(g);
 }
@@ -324,7 +333,10 @@ sp_model *sp_import_model(sp_tensor *t, int n, const sp_import_opts *o, const ch
         sp_graph_free(g);
         return NULL;
     }
-    fit_widths(g, t, n);
+    if (fit_widths(g, t, n, what) < 0) {
+        sp_graph_free(g);
+        return NULL;
+    }
     if (sp_graph_infer(g) < 0) {
         sp_error_prefix("'%s': its tensors do not fit %s", what, arch);
         sp_graph_free(g);

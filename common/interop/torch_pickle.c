@@ -15,7 +15,11 @@
 #include "sp/torch.h"
 #include "torch_priv.h"
 
-enum { MEMO_MAX = 1 << 24 };
+/* Bounds that keep a small hostile pickle from allocating without limit:
+ * every value costs about a hundred bytes however few bytes of pickle made
+ * it, a pickler numbers its memo entries in the order of the objects it
+ * wrote, and a state_dict nests only a few levels deep. */
+enum { VALUES_MAX = 1 << 21, STACK_MAX = 1 << 20 };
 
 sp_pk_value *sp_pkvm_value(sp_pkvm *m, sp_pk_kind kind)
 {
@@ -174,8 +178,9 @@ static int memo_put(sp_pkvm *m, size_t idx)
     sp_pk_value *v = sp_pkvm_top(m);
     if (!v)
         return -1;
-    if (idx >= MEMO_MAX)
-        return sp_errorf("'%s': corrupt pickle: memo index %zu too large", m->what, idx);
+    if (idx > (size_t)m->pk->nall)
+        return sp_errorf("'%s': corrupt pickle: memo index %zu is beyond the %d objects read "
+                         "so far", m->what, idx, m->pk->nall);
     if (idx >= m->nmemo) {
         size_t nn = idx + 1 > 2 * m->nmemo ? idx + 1 : 2 * m->nmemo;
         m->memo = sp_xrealloc(m->memo, nn * sizeof(*m->memo));
@@ -363,6 +368,9 @@ sp_pickle *sp_pickle_load(const void *buf, size_t n, const char *what, size_t *u
             break;
         }
         rc = step(&m, *m.p++, &stop);
+        if (rc == 0 && (m.pk->nall > VALUES_MAX || m.sp > STACK_MAX))
+            rc = sp_errorf("'%s': the pickle builds more objects than any state_dict (%d values, "
+                           "a stack of %d at byte %zu)", what, m.pk->nall, m.sp, sp_pkvm_pos(&m));
     }
     if (rc == 0) {
         if (m.sp != 1 || m.stack[0]->kind == SP_PK_MARK)

@@ -15,16 +15,28 @@
 #include "sp/torch.h"
 
 /* The bytes of each storage, by key. */
-typedef struct blob { char *key; const unsigned char *p; size_t n; } blob;
+typedef struct blob { char *key; const unsigned char *p; size_t n; unsigned char *owned; } blob;
 typedef struct blobs { blob *b; int n, cap; } blobs;
 
-static void blobs_add(blobs *bs, const char *key, const unsigned char *p, size_t n)
+/* owned (may be NULL) is freed with the blobs. */
+static void blobs_add(blobs *bs, const char *key, const unsigned char *p, size_t n,
+                      unsigned char *owned)
 {
     if (bs->n == bs->cap) {
         bs->cap = bs->cap ? 2 * bs->cap : 64;
         bs->b = sp_xrealloc(bs->b, (size_t)bs->cap * sizeof(*bs->b));
     }
-    bs->b[bs->n++] = (blob){ sp_xstrdup(key), p, n };
+    bs->b[bs->n++] = (blob){ sp_xstrdup(key), p, n, owned };
+}
+
+static void blobs_free(blobs *bs)
+{
+    for (int i = 0; i < bs->n; i++) {
+        free(bs->b[i].key);
+        free(bs->b[i].owned);
+    }
+    free(bs->b);
+    memset(bs, 0, sizeof *bs);
 }
 
 static const blob *blobs_find(const blobs *bs, const char *key)
@@ -111,6 +123,9 @@ static int64_t elem_i(const unsigned char *p, sp_dtype t)
     }
 }
 
+/* The most elements a view may have beyond those of its storage. */
+enum { STRIDE0_MAX = 1 << 16 };
+
 /* Copy a strided view of src (count elements of dtype st) into dst, a new
  * contiguous F32 or I64 tensor. */
 static int gather(sp_tensor *dst, const char *name, const unsigned char *src, int64_t count,
@@ -132,8 +147,9 @@ static int gather(sp_tensor *dst, const char *name, const unsigned char *src, in
         return sp_errorf("'%s': tensor '%s' reaches element %lld of a storage of %lld",
                          what, name, (long long)maxi, (long long)count);
     /* repeated elements (stride 0) are legal but must not make a small
-     * file allocate without bound */
-    if (numel > count && numel > (1 << 24))
+     * file allocate without bound: a view may repeat its storage only
+     * while it stays small */
+    if (numel > count && numel > STRIDE0_MAX)
         return sp_errorf("'%s': tensor '%s' has %lld elements but its storage only %lld",
                          what, name, (long long)numel, (long long)count);
     sp_tensor_init(dst, name, is_float(st) ? SP_F32 : SP_I64, ndim, shape);
@@ -244,81 +260,201 @@ static int tensors_from_pickle(const sp_pickle *pk, const blobs *bs, const char 
 
 /* ---- the two torch.save formats ---- */
 
-/* *buf is freed as soon as the entries are read, to halve the peak memory
- * of large checkpoints. */
-static int load_zip(unsigned char **buf, size_t n, const char *what, sp_tensor **t, int *nt)
+/* A zip read from memory, member by member.  Members are inflated only
+ * when the pickle refers to them and only as far as it needs, and all the
+ * inflated bytes together stay within a budget proportional to the file
+ * (PyTorch stores its members uncompressed), so a small zip that inflates
+ * to gigabytes is refused instead of read. */
+typedef struct zip_src {
+    const unsigned char *buf;
+    size_t n;
+    const char *what;
+    uint64_t budget;          /* bytes still allowed to be inflated */
+} zip_src;
+
+enum { ZIP_RATIO = 8, ZIP_SLACK = 16 << 20 };
+
+static struct archive *zip_open(const zip_src *z)
 {
     struct archive *a = archive_read_new();
     archive_read_support_format_zip(a);
-    struct archive_entry *e;
-    char **names = NULL;
-    unsigned char **data = NULL;
-    size_t *sizes = NULL;
-    int ne = 0, rc = 0, r;
-    if (archive_read_open_memory(a, *buf, n) != ARCHIVE_OK)
-        rc = sp_errorf("'%s': not a readable zip: %s", what, archive_error_string(a));
-    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        size_t cap = 1 << 16, len = 0;
-        unsigned char *p = sp_xmalloc(cap);
-        la_ssize_t got;
-        while ((got = archive_read_data(a, p + len, cap - len)) > 0)
-            if ((len += (size_t)got) == cap)
-                p = sp_xrealloc(p, cap *= 2);
-        names = sp_xrealloc(names, (size_t)(ne + 1) * sizeof(*names));
-        data = sp_xrealloc(data, (size_t)(ne + 1) * sizeof(*data));
-        sizes = sp_xrealloc(sizes, (size_t)(ne + 1) * sizeof(*sizes));
-        const char *path = archive_entry_pathname(e);
-        names[ne] = sp_xstrdup(path ? path : "");
-        data[ne] = p;
-        sizes[ne++] = len;
+    if (archive_read_open_memory(a, z->buf, z->n) != ARCHIVE_OK) {
+        sp_errorf("'%s': not a readable zip: %s", z->what, archive_error_string(a));
+        archive_read_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* The current member's data, at most max bytes, into *p (malloc'ed). */
+static int zip_read_member(struct archive *a, zip_src *z, const char *name, size_t max,
+                           unsigned char **p, size_t *len)
+{
+    size_t cap = max < (1 << 16) ? (max ? max : 1) : (1 << 16);
+    *p = sp_xmalloc(cap);
+    *len = 0;
+    while (*len < max) {
+        if (*len == cap) {
+            cap = cap > max / 2 ? max : 2 * cap;
+            *p = sp_xrealloc(*p, cap);
+        }
+        la_ssize_t got = archive_read_data(a, *p + *len, cap - *len);
         if (got < 0)
-            rc = sp_errorf("'%s': corrupt zip entry '%s': %s", what, names[ne - 1],
-                           archive_error_string(a));
+            return sp_errorf("'%s': corrupt zip entry '%s': %s", z->what, name,
+                             archive_error_string(a));
+        if (got == 0)
+            break;
+        if ((uint64_t)got > z->budget)
+            return sp_errorf("'%s': zip entry '%s' inflates to far more data than the file "
+                             "holds", z->what, name);
+        z->budget -= (uint64_t)got;
+        *len += (size_t)got;
+    }
+    return 0;
+}
+
+/* The pickle's name ("PREFIX/data.pkl") and whether the file is
+ * big-endian, from a first pass over the member names. */
+static int zip_find_pickle(const zip_src *z, char **pkl)
+{
+    struct archive *a = zip_open(z);
+    struct archive_entry *e;
+    int r;
+    if (!a)
+        return -1;
+    *pkl = NULL;
+    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        size_t l = name ? strlen(name) : 0;
+        if (l >= 8 && strcmp(name + l - 8, "data.pkl") == 0 && (l == 8 || name[l - 9] == '/')) {
+            free(*pkl);
+            *pkl = sp_xstrdup(name);
+        }
+    }
+    int rc = 0;
+    if (r != ARCHIVE_EOF)
+        rc = sp_errorf("'%s': corrupt zip: %s", z->what, archive_error_string(a));
+    else if (!*pkl)
+        rc = sp_errorf("'%s' is a zip without data.pkl: not a PyTorch checkpoint", z->what);
+    archive_read_free(a);
+    if (rc < 0) {
+        free(*pkl);
+        *pkl = NULL;
+    }
+    return rc;
+}
+
+/* The bytes storage `key` needs: its view offset plus its element count. */
+static size_t storage_need(sp_pk_value *const *st, int ns, const char *key)
+{
+    uint64_t need = 0;
+    for (int i = 0; i < ns; i++) {
+        uint64_t n;
+        if (strcmp(st[i]->s, key) != 0)
+            continue;
+        if (sp_add_u64(&n, (uint64_t)st[i]->offset, (uint64_t)st[i]->i) < 0 ||
+            sp_mul_u64(&n, n, sp_dtype_size(st[i]->dtype)) < 0 || n > SIZE_MAX / 2)
+            n = SIZE_MAX / 2;
+        if (n > need)
+            need = n;
+    }
+    return (size_t)need;
+}
+
+/* One pass over the members under the pickle's prefix: take() sees each
+ * (name, and the rest after the prefix) and reads what it wants. */
+typedef struct zip_pass_ctx {
+    sp_pickle *pk;
+    int big;
+    blobs bs;
+} zip_pass_ctx;
+
+typedef int zip_take_fn(zip_src *z, struct archive *a, const char *name, const char *rest,
+                        zip_pass_ctx *c);
+
+static int zip_pass(zip_src *z, const char *pkl, zip_take_fn *take, zip_pass_ctx *c)
+{
+    size_t plen = strlen(pkl) - 8;
+    struct archive *a = zip_open(z);
+    struct archive_entry *e;
+    int r, rc = 0;
+    if (!a)
+        return -1;
+    while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e);
+        if (name && strncmp(name, pkl, plen) == 0)
+            rc = take(z, a, name, name + plen, c);
     }
     if (rc == 0 && r != ARCHIVE_EOF)
-        rc = sp_errorf("'%s': corrupt zip: %s", what, archive_error_string(a));
+        rc = sp_errorf("'%s': corrupt zip: %s", z->what, archive_error_string(a));
     archive_read_free(a);
-    free(*buf);
-    *buf = NULL;
-    int pkl = -1;
-    for (int i = 0; rc == 0 && i < ne; i++) {
-        size_t l = strlen(names[i]);
-        if (l >= 8 && strcmp(names[i] + l - 8, "data.pkl") == 0 &&
-            (l == 8 || names[i][l - 9] == '/'))
-            pkl = i;
+    return rc;
+}
+
+/* Second pass: the pickle and the byte order record. */
+static int take_pickle(zip_src *z, struct archive *a, const char *name, const char *rest,
+                       zip_pass_ctx *c)
+{
+    unsigned char *p = NULL;
+    size_t len = 0;
+    int rc = 0;
+    if (strcmp(rest, "data.pkl") == 0 && !c->pk) {
+        rc = zip_read_member(a, z, name, SIZE_MAX / 2, &p, &len);
+        if (rc == 0 && !(c->pk = sp_pickle_load(p, len, z->what, NULL)))
+            rc = -1;
+    } else if (strcmp(rest, "byteorder") == 0) {
+        rc = zip_read_member(a, z, name, 8, &p, &len);
+        c->big = len >= 3 && memcmp(p, "big", 3) == 0;
     }
-    if (rc == 0 && pkl < 0)
-        rc = sp_errorf("'%s' is a zip without data.pkl: not a PyTorch checkpoint", what);
-    if (rc == 0) {
-        size_t plen = strlen(names[pkl]) - 8;
-        blobs bs = { 0 };
-        int big = 0;
-        for (int i = 0; i < ne; i++) {
-            if (strncmp(names[i], names[pkl], plen) != 0)
-                continue;
-            if (strncmp(names[i] + plen, "data/", 5) == 0)
-                blobs_add(&bs, names[i] + plen + 5, data[i], sizes[i]);
-            /* torch >= 2.1 records the byte order; older files are little-endian */
-            if (strcmp(names[i] + plen, "byteorder") == 0 && sizes[i] >= 3 &&
-                memcmp(data[i], "big", 3) == 0)
-                big = 1;
-        }
-        sp_pickle *pk = big ? NULL : sp_pickle_load(data[pkl], sizes[pkl], what, NULL);
-        if (big)
-            sp_errorf("'%s' was written on a big-endian machine, which sp does not read", what);
-        rc = pk ? tensors_from_pickle(pk, &bs, what, t, nt) : -1;
-        sp_pickle_free(pk);
-        for (int i = 0; i < bs.n; i++)
-            free(bs.b[i].key);
-        free(bs.b);
+    free(p);
+    return rc;
+}
+
+/* Third pass: the storages the pickle refers to, as far as it needs them;
+ * every other member is skipped unread. */
+static int take_storage(zip_src *z, struct archive *a, const char *name, const char *rest,
+                        zip_pass_ctx *c)
+{
+    int ns;
+    sp_pk_value *const *st = sp_pickle_storages(c->pk, &ns);
+    size_t need = strncmp(rest, "data/", 5) == 0 ? storage_need(st, ns, rest + 5) : 0;
+    unsigned char *p = NULL;
+    size_t len = 0;
+    if (need == 0)
+        return 0;
+    if (zip_read_member(a, z, name, need, &p, &len) < 0) {
+        free(p);
+        return -1;
     }
-    for (int i = 0; i < ne; i++) {
-        free(names[i]);
-        free(data[i]);
-    }
-    free(names);
-    free(data);
-    free(sizes);
+    blobs_add(&c->bs, rest + 5, p, len, p);
+    return 0;
+}
+
+static int zip_read_tensors(zip_src *z, const char *pkl, sp_tensor **t, int *nt)
+{
+    zip_pass_ctx c = { 0 };
+    int rc = zip_pass(z, pkl, take_pickle, &c);
+    if (rc == 0 && c.big)
+        rc = sp_errorf("'%s' was written on a big-endian machine, which sp does not read", z->what);
+    if (rc == 0)
+        rc = zip_pass(z, pkl, take_storage, &c);
+    if (rc == 0)
+        rc = tensors_from_pickle(c.pk, &c.bs, z->what, t, nt);
+    sp_pickle_free(c.pk);
+    blobs_free(&c.bs);
+    return rc;
+}
+
+static int load_zip(const unsigned char *buf, size_t n, const char *what, sp_tensor **t, int *nt)
+{
+    zip_src z = { buf, n, what, 0 };
+    if (sp_mul_u64(&z.budget, n, ZIP_RATIO) < 0 || sp_add_u64(&z.budget, z.budget, ZIP_SLACK) < 0)
+        z.budget = UINT64_MAX;
+    char *pkl;
+    if (zip_find_pickle(&z, &pkl) < 0)
+        return -1;
+    int rc = zip_read_tensors(&z, pkl, t, nt);
+    free(pkl);
     return rc;
 }
 
@@ -404,14 +540,12 @@ static int load_legacy(const unsigned char *buf, size_t n, const char *what,
                            what, k->s, (unsigned long long)count);
             break;
         }
-        blobs_add(&bs, k->s, buf + at, (size_t)count * es);
+        blobs_add(&bs, k->s, buf + at, (size_t)count * es, NULL);
         at += (size_t)count * es;
     }
     if (rc == 0)
         rc = tensors_from_pickle(obj, &bs, what, t, nt);
-    for (int i = 0; i < bs.n; i++)
-        free(bs.b[i].key);
-    free(bs.b);
+    blobs_free(&bs);
     sp_pickle_free(keys);
     sp_pickle_free(obj);
     return rc;
@@ -429,6 +563,26 @@ static int load_bare_pickle(const unsigned char *buf, size_t n, const char *what
     int rc = tensors_from_pickle(pk, &none, what, t, nt);
     sp_pickle_free(pk);
     return rc;
+}
+
+/* A contiguous tensor of any dtype, in place, as F32 (I64 for integers). */
+static void widen(sp_tensor *t)
+{
+    if (t->dtype == SP_F32 || t->dtype == SP_I64)
+        return;
+    sp_tensor c;
+    int64_t numel = sp_tensor_numel(t);
+    size_t es = sp_dtype_size(t->dtype);
+    sp_tensor_init(&c, t->name, is_float(t->dtype) ? SP_F32 : SP_I64, t->ndim, t->shape);
+    const unsigned char *p = t->data;
+    for (int64_t i = 0; i < numel; i++, p += es) {
+        if (is_float(t->dtype))
+            ((float *)c.data)[i] = (float)elem_f(p, t->dtype);
+        else
+            ((int64_t *)c.data)[i] = elem_i(p, t->dtype);
+    }
+    sp_tensor_free(t);
+    *t = c;
 }
 
 static int load_safetensors(unsigned char *buf, size_t n, const char *what,
@@ -449,20 +603,8 @@ static int load_safetensors(unsigned char *buf, size_t n, const char *what,
         free(meta[i].value);
     }
     free(meta);
-    for (int i = 0; i < nt; i++) {
-        if (t[i].dtype == SP_F32 || t[i].dtype == SP_I64)
-            continue;
-        sp_tensor c;
-        int64_t stride[SP_MAX_DIMS], s = 1;
-        for (int d = t[i].ndim - 1; d >= 0; d--) {
-            stride[d] = s;
-            s *= t[i].shape[d];
-        }
-        gather(&c, t[i].name, t[i].data, sp_tensor_numel(&t[i]), t[i].dtype, 0,
-               t[i].ndim, t[i].shape, stride, what);
-        sp_tensor_free(&t[i]);
-        t[i] = c;
-    }
+    for (int i = 0; i < nt; i++)
+        widen(&t[i]);
     strip_module_prefix(t, nt);
     *out = t;
     *nout = nt;
@@ -477,7 +619,7 @@ int sp_torch_load(FILE *f, const char *what, sp_tensor **t, int *n)
         return -1;
     int rc;
     if (len >= 4 && memcmp(buf, "PK\003\004", 4) == 0)
-        rc = load_zip(&buf, len, what, t, n);
+        rc = load_zip(buf, len, what, t, n);
     else if (legacy_start(buf, len))
         rc = load_legacy(buf, len, what, t, n);
     else if (len >= 9 && buf[8] == '{')

@@ -6,6 +6,7 @@
  * the header and the graph are validated before any tensor memory is
  * allocated, and the data is read straight into the tensors. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sp/base.h"
@@ -81,14 +82,6 @@ static sp_graph *parse_graph(const sp_st_stream *s, const cJSON *meta, const cha
     return g;
 }
 
-static int entry_index(const sp_st_header *h, const char *name)
-{
-    for (int i = 0; i < h->n; i++)
-        if (strcmp(h->e[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 static void take_entry(sp_model *m, const sp_st_entry *e, int *src, int at)
 {
     sp_tensor *t = &m->t[m->n];
@@ -116,7 +109,7 @@ static sp_model *build_model(const sp_st_stream *s, const sp_st_header *h, sp_gr
     sp_param_info *p;
     int np = sp_graph_params(g, &p);
     for (int i = 0; i < np; i++) {
-        int k = entry_index(h, p[i].name);
+        int k = sp_st_find(h, p[i].name);
         if (k < 0) {
             sp_errorf("%s does not match its graph: tensor '%s' is missing", s->subj, p[i].name);
             free(p);
@@ -184,6 +177,27 @@ static int read_data(sp_st_stream *s, const sp_st_header *h, sp_model *m,
     return 0;
 }
 
+/* A parameter that is NaN or infinite spoils every output after it (or
+ * hides behind a ReLU), so it is refused where it is read, by name. */
+static int check_finite(const sp_st_stream *s, const sp_model *m)
+{
+    sp_param_info *p;
+    int np = sp_graph_params(m->graph, &p);
+    free(p);
+    for (int i = 0; i < np && i < m->n; i++) {
+        const sp_tensor *t = &m->t[i];
+        if (t->dtype != SP_F32)
+            continue;
+        int64_t n = sp_tensor_numel(t);
+        const float *x = t->data;
+        for (int64_t k = 0; k < n; k++)
+            if (!isfinite(x[k]))
+                return sp_errorf("%s is damaged: element %lld of tensor '%s' is %s", s->subj,
+                                 (long long)k, t->name, isnan(x[k]) ? "not a number" : "infinite");
+    }
+    return 0;
+}
+
 sp_model *sp_ckpt_read_after(FILE *f, const char *what, const void *head, size_t nhead)
 {
     char *subj = sp_st_subject(what);
@@ -203,7 +217,7 @@ sp_model *sp_ckpt_read_after(FILE *f, const char *what, const void *head, size_t
         goto fail;
     m = build_model(&s, &h, g, orig, tensor_of);
     g = orig = NULL;            /* owned by m, or freed with it */
-    if (!m || read_data(&s, &h, m, tensor_of, crc) < 0)
+    if (!m || read_data(&s, &h, m, tensor_of, crc) < 0 || check_finite(&s, m) < 0)
         goto fail;
     sp_st_header_free(&h);
     free(tensor_of);

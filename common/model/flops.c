@@ -21,9 +21,9 @@ void sp_graph_count(const sp_graph *g, sp_count *total, sp_count *per_node)
     for (int i = 0; i < g->n; i++) {
         sp_count r;
         count_node(g, &g->node[i], &r);
-        sum.params += r.params;
-        sum.macs += r.macs;
-        sum.flops_thop += r.flops_thop;
+        sum.params = sp_sat_add(sum.params, r.params);
+        sum.macs = sp_sat_add(sum.macs, r.macs);
+        sum.flops_thop = sp_sat_add(sum.flops_thop, r.flops_thop);
         if (per_node)
             per_node[i] = r;
     }

@@ -146,6 +146,12 @@ int sp_graph_infer(sp_graph *g)
                 return sp_errorf("block %d names node %d, which does not exist",
                                  g->block[b].id, a);
         }
+    /* counts saturate rather than wrap; a network that reaches the
+     * limit is beyond anything sp can run */
+    sp_count c;
+    sp_graph_count(g, &c, NULL);
+    if (c.params == INT64_MAX || c.macs == INT64_MAX || c.flops_thop == INT64_MAX)
+        return sp_errorf("the network is too large: its operations number more than 2^63");
     return 0;
 }
 

@@ -40,7 +40,7 @@ void sp_op_param(sp_param_info *p, const sp_node *n, sp_param_kind kind, const c
 
 static int64_t out_numel(const sp_node *n)
 {
-    return (int64_t)n->c * n->h * n->w;
+    return sp_sat_mul(sp_sat_mul(n->c, n->h), n->w);
 }
 
 /* A window of kh x kw sliding over x: convolutions and pools. */
@@ -116,10 +116,10 @@ static int conv_params(const sp_node *n, sp_param_info *p)
 static void conv_count(const sp_node *n, const sp_node *x, sp_count *r)
 {
     (void)x;
-    int64_t per = (int64_t)(n->cin / conv_groups(n)) * n->kh * n->kw;
-    r->macs = out_numel(n) * per;
-    r->flops_thop = out_numel(n) * (per + (n->bias ? 1 : 0));
-    r->params = (int64_t)n->cout * per + (n->bias ? n->cout : 0);
+    int64_t per = (int64_t)(n->cin / conv_groups(n)) * n->kh * n->kw;   /* < 2^51 */
+    r->macs = sp_sat_mul(out_numel(n), per);
+    r->flops_thop = sp_sat_mul(out_numel(n), per + (n->bias ? 1 : 0));
+    r->params = sp_sat_add(sp_sat_mul(n->cout, per), n->bias ? n->cout : 0);
 }
 
 /* A depthwise conv (one group per channel; 1 -> 1 counts) keeps channel c
@@ -171,7 +171,7 @@ static int bn_params(const sp_node *n, sp_param_info *p)
 static void bn_count(const sp_node *n, const sp_node *x, sp_count *r)
 {
     (void)x;
-    r->flops_thop = 2 * out_numel(n);
+    r->flops_thop = sp_sat_mul(2, out_numel(n));
     r->params = 2 * (int64_t)n->cout;
 }
 
@@ -225,7 +225,7 @@ static void adaptive_count(const sp_node *n, const sp_node *x, sp_count *r)
     if (!x || n->oh < 1 || n->ow < 1)
         return;   /* not a valid node: sp_graph_infer rejects it */
     int64_t area = (int64_t)(x->h / n->oh) * (x->w / n->ow);
-    r->flops_thop = out_numel(n) * (area + 1);
+    r->flops_thop = sp_sat_mul(out_numel(n), area + 1);
 }
 
 static void adaptive_describe(const sp_node *n, char *buf, size_t len)

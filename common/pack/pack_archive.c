@@ -63,11 +63,26 @@ struct archive *sp_pack_tar_open_nested(struct archive *outer, const char *path)
     return a;
 }
 
+/* What one archive member or one inflated file may hold: more than any
+ * image or CIFAR batch, and the inflated bytes of a .gz at most INFLATE_MAX
+ * times its size, so a small hostile archive cannot claim gigabytes. */
+#define MEMBER_MAX ((size_t)256 << 20)
+#define INFLATE_MAX 256
+#define INFLATE_SLACK ((size_t)16 << 20)
+
+static int too_big(const char *path, size_t n)
+{
+    return sp_errorf("'%s' holds more than %zu MiB in one piece, more than any image or "
+                     "batch that sp reads", path, n >> 20);
+}
+
 int sp_pack_tar_read(struct archive *a, const char *path, uint8_t **buf, size_t *cap,
                      size_t *len)
 {
     size_t n = 0;
     for (;;) {
+        if (n > MEMBER_MAX)
+            return too_big(path, MEMBER_MAX);
         if (*cap - n < 65536 || !*buf) {
             *cap = *cap ? 2 * *cap : 1 << 20;
             *buf = sp_xrealloc(*buf, *cap);
@@ -94,9 +109,19 @@ int sp_pack_file_read(const char *path, int gunzip, uint8_t **buf, size_t *len)
     FILE *f = gunzip ? NULL : fopen(path, "rb");
     if (!g && !f)
         return sp_errorf("cannot open '%s': %s", path, strerror(errno));
-    size_t cap = 1 << 20, n = 0;
+    size_t cap = 1 << 20, n = 0, most = SIZE_MAX;
+    struct stat st;
+    if (g && stat(path, &st) == 0 && (uint64_t)st.st_size < SIZE_MAX / INFLATE_MAX - MEMBER_MAX)
+        most = (size_t)st.st_size * INFLATE_MAX + INFLATE_SLACK;
     uint8_t *b = sp_xmalloc(cap);
     for (;;) {
+        if (n > most) {
+            sp_errorf("'%s' inflates to more than %zu MiB, far more than its size justifies",
+                      path, most >> 20);
+            free(b);
+            gzclose(g);
+            return -1;
+        }
         if (cap - n < (1 << 16))
             b = sp_xrealloc(b, cap *= 2);
         long r = g ? gzread(g, b + n, (unsigned)(cap - n)) : (long)fread(b + n, 1, cap - n, f);

@@ -341,8 +341,10 @@ sp_pack_ctx *sp_pack_ctx_new(const sp_pack_opts *o, int channels, int fixed_size
     x->seen = sp_xcalloc((size_t)o->nclasses + 1, 1);
     x->nworkers = o->threads;
     x->workers = sp_xcalloc((size_t)x->nworkers + 1, sizeof *x->workers);
-    for (int k = 0; k <= x->nworkers; k++)
+    for (int k = 0; k <= x->nworkers; k++) {
         x->workers[k].x = x;
+        x->workers[k].img.max_pixels = o->max_pixels;
+    }
     x->b[0] = sp_xcalloc(1, sizeof *x->b[0]);
     x->b[1] = sp_xcalloc(1, sizeof *x->b[1]);
     x->w = sp_pack_writer_open(o->spool_dir, channels, o->height, o->width, o->encoding);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "sp/base.h"
+#include "sp/tmpfile.h"
 #include "train_state_priv.h"
 
 static char *opts_key(const sp_train_opts *o, const sp_dataset *train)
@@ -61,20 +62,21 @@ int sp_train_state_save(const char *path, const sp_model *cur, const sp_model *b
         return -1;
     }
 
-    char *tmp = sp_xasprintf("%s.tmp-%ld", path, (long)getpid());
+    sp_tmp_sweep(path);
+    char *tmp = sp_tmp_name(path);
     FILE *f = fopen(tmp, "wb");
     int rc = -1;
     if (!f) {
-        sp_errorf("cannot create '%s': %s", tmp, strerror(errno));
+        sp_errorf("cannot write the resume state '%s': %s", path, strerror(errno));
     } else if (sp_ckpt_write(f, s) < 0) {
-        sp_error_prefix("'%s'", tmp);
+        sp_error_prefix("cannot write the resume state '%s'", path);
         fclose(f);
         unlink(tmp);
     } else if ((fflush(f) != 0) | (fsync(fileno(f)) != 0) | (fclose(f) != 0)) {
-        sp_errorf("cannot write '%s': %s", tmp, strerror(errno));
+        sp_errorf("cannot write the resume state '%s': %s", path, strerror(errno));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
-        sp_errorf("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        sp_errorf("cannot write the resume state '%s': %s", path, strerror(errno));
         unlink(tmp);
     } else {
         rc = 0;

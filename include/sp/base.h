@@ -47,6 +47,41 @@ void *sp_xrealloc(void *p, size_t n);
 char *sp_xstrdup(const char *s);
 char *sp_xasprintf(const char *fmt, ...) SP_PRINTF(1, 2);
 
+/* Overflow-checked size arithmetic, the one place every reader computes
+ * sizes from numbers it read: *out = a * b (or a + b); 0, or -1 when the
+ * result does not fit (then *out is unspecified). */
+static inline int sp_mul_u64(uint64_t *out, uint64_t a, uint64_t b)
+{
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+static inline int sp_add_u64(uint64_t *out, uint64_t a, uint64_t b)
+{
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+static inline int sp_mul_i64(int64_t *out, int64_t a, int64_t b)
+{
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+static inline int sp_add_i64(int64_t *out, int64_t a, int64_t b)
+{
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+static inline int sp_mul_size(size_t *out, size_t a, size_t b)
+{
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+/* Counts of non-negative things that stop at INT64_MAX instead of wrapping. */
+static inline int64_t sp_sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+static inline int64_t sp_sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 /* CRC-32 (the zlib / IEEE 802.3 polynomial), continuing from crc (0 to start). */
 uint32_t sp_crc32(uint32_t crc, const void *data, size_t n);
 

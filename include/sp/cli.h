@@ -59,11 +59,24 @@ void sp_in_close(FILE *f);
 
 /* Output of binary data: NULL or "-" is stdout (refused if it is a
  * terminal); a path is written to "PATH.tmp-PID" and renamed by
- * sp_out_commit.  Any error, including the final close, dies. */
+ * sp_out_commit (opening one removes those that killed runs left).  Any
+ * error, including the final close, dies. */
 typedef struct sp_out sp_out;
 sp_out *sp_out_open(const char *path, int binary);
 FILE *sp_out_file(sp_out *o);
+/* Write n bytes or die saying why (a broken pipe exits quietly). */
+void sp_out_write(sp_out *o, const void *p, size_t n);
 void sp_out_commit(sp_out *o);
+
+/* Inputs are never overwritten: every file opened with sp_in_open, and
+ * standard input when it is a file, is recorded by device and inode, and
+ * an output that names one (by any path or link) is refused, when it is
+ * opened and again before it is renamed into place.  sp_cli_input records
+ * an input a program opens by other means; call it before sp_out_open. */
+void sp_cli_input(const char *path);
+/* For programs that write their output only after long work: die now if
+ * path is an input or its folder does not accept files. */
+void sp_out_check(const char *path);
 
 /* Write errors on stdout (broken pipe: exit quietly, others: die). */
 void sp_stdout_close(void);
@@ -98,7 +111,7 @@ void sp_preproc_or_die(struct sp_preproc *pre, const struct sp_model *m,
                        const struct sp_dataset *d, const char *input, const char *mean,
                        const char *std);
 /* The resume state kept beside a -o output, "OUT.resume" (NULL when the
- * output is stdout; free it).  *resume (--resume) is cleared when there is
+ * output is stdout; free it), after sp_out_check(output).  *resume (--resume) is cleared when there is
  * no state yet: the first run of a job may be started with --resume. */
 char *sp_cli_resume_state(const char *output, int *resume);
 

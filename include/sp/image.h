@@ -12,14 +12,21 @@ typedef struct sp_image {
     int h, w, c;
     size_t cap;           /* bytes allocated at data */
     void *codec;          /* private */
+    uint64_t max_pixels;  /* larger images are refused; 0: SP_IMAGE_MAX_PIXELS */
 } sp_image;
+
+/* The default pixel cap: a decoder's memory grows with the size an image
+ * declares, whatever its file size, so a few kilobytes could otherwise ask
+ * for gigabytes. */
+#define SP_IMAGE_MAX_PIXELS 100000000ull
 void sp_image_free(sp_image *img);
 
 /* Decode a JPEG or PNG file held in memory into img with c channels (1: grey,
  * 3: RGB; CMYK, palette, grey+alpha and 16-bit sources are converted).
  * min_h, min_w > 0 allow DCT-domain downscaling of a JPEG as long as the
  * result stays at least that large in both dimensions.  A truncated or
- * corrupt file is an error (libjpeg warnings count as errors). */
+ * corrupt file is an error (libjpeg warnings count as errors), and so is an
+ * image of more than img->max_pixels pixels. */
 int sp_image_decode(sp_image *img, const uint8_t *buf, size_t len, int c,
                     int min_h, int min_w);
 /* The size of a JPEG or PNG file from its header.  0, or -1 with an error. */

@@ -40,6 +40,7 @@ typedef struct sp_pack_opts {
     int64_t limit;              /* at most this many records (0: all) */
     int threads;                /* decode/resize workers (>= 1) */
     int strict;                 /* an undecodable image is an error */
+    uint64_t max_pixels;        /* larger images are skipped (0: SP_IMAGE_MAX_PIXELS) */
     int test_split;             /* CIFAR, IDX: the test split */
     int coarse;                 /* CIFAR-100: the 20 coarse labels */
     const char *labels_file;    /* ILSVRC validation labels */

@@ -5,6 +5,7 @@
  * header is re-parsed with cJSON, changed and re-serialised, so each case
  * breaks exactly one rule.  The CRC oracle is zlib's crc32, not sp's. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +39,16 @@ static sp_graph *small_graph(void)
     return g;
 }
 
+/* Random bytes; F32 values stay finite (the reader refuses a parameter
+ * that is NaN or infinite), by clearing one exponent bit where all are set. */
 static void fill_random(sp_tensor *t, unsigned *seed)
 {
     unsigned char *p = t->data;
     for (size_t i = 0; i < sp_tensor_bytes(t); i++)
         p[i] = (unsigned char)(rand_r(seed) >> 7);
+    for (size_t i = 0; t->dtype == SP_F32 && i + 4 <= sp_tensor_bytes(t); i += 4)
+        if ((p[i + 3] & 0x7f) == 0x7f && (p[i + 2] & 0x80))
+            p[i + 3] &= 0xbf;
 }
 
 static sp_model *sample_model(void)
@@ -527,6 +533,28 @@ static void test_model_api(void)
     sp_model_free(m);
 }
 
+/* A parameter that is NaN or infinite is refused where it is read, named;
+ * the same value in a state tensor is data like any other. */
+static void test_non_finite(const sp_model *m)
+{
+    sp_model *c = sp_model_clone(m);
+    ((float *)sp_model_tensor(c, "state.f32")->data)[1] = NAN;
+    buf b = to_bytes(c);
+    FILE *f = file_of(b.p, b.n);
+    sp_model *r = sp_ckpt_read(f, "x.spk");
+    CHECKF(r != NULL, "non-finite state kept", "%s", sp_error());
+    sp_model_free(r);
+    fclose(f);
+    free(b.p);
+    ((float *)c->t[0].data)[2] = -INFINITY;
+    b = to_bytes(c);
+    char want[128];
+    snprintf(want, sizeof want, "element 2 of tensor '%s' is infinite", c->t[0].name);
+    expect_fail_with(b.p, b.n, 0, "non-finite parameter refused", "is damaged", want);
+    free(b.p);
+    sp_model_free(c);
+}
+
 int main(void)
 {
     test_model_api();
@@ -539,6 +567,7 @@ int main(void)
     test_damage(&good);
     test_header_rules(&good);
     test_write_errors(m);
+    test_non_finite(m);
     free(good.p);
     sp_model_free(m);
     return t_done();

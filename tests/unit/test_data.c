@@ -229,6 +229,20 @@ static void test_images(void)
           "image-truncated-jpeg");
     CHECK(sp_image_decode(&img, jpg, len, 3, 0, 0) == 0, "image-decoder-recovers");
     CHECK(sp_image_decode(&img, (const uint8_t *)"hello world", 11, 3, 0, 0) < 0, "image-not-an-image");
+    /* a header cut before the frame size gives no size, not a garbage one */
+    h = w = 12345;
+    CHECKF(sp_image_probe(jpg, 17, &h, &w) < 0 && h == 0 && w == 0, "image-probe-cut-header",
+           "%dx%d %s", h, w, sp_error());
+    CHECKF(sp_image_decode(&img, jpg, 17, 3, 0, 0) < 0 && strstr(sp_error(), "corrupt JPEG"),
+           "image-decode-cut-header", "%s", sp_error());
+    /* the pixel cap refuses before decoding; an image within it decodes */
+    img.max_pixels = IH * IW - 1;
+    CHECKF(sp_image_decode(&img, jpg, len, 3, 0, 0) < 0 &&
+           strstr(sp_error(), "JPEG of 64x48 pixels is larger than the limit of 3071 pixels"),
+           "image-pixel-cap", "%s", sp_error());
+    img.max_pixels = IH * IW;
+    CHECK(sp_image_decode(&img, jpg, len, 3, 0, 0) == 0, "image-pixel-cap-inclusive");
+    img.max_pixels = 0;
 
     /* a linear ramp stays linear away from the borders (the triangle
      * filter reproduces linear functions), a constant stays constant */

@@ -327,8 +327,28 @@ static void test_op_names(void)
           "op_names");
 }
 
+/* Counts that would pass 2^63 make the graph invalid instead of wrapping
+ * to negative numbers; one just inside stays exact. */
+static void test_count_overflow(void)
+{
+    sp_graph *g = sp_graph_new("huge", 1 << 20, 65536, 65536);
+    t_conv(g, "c", 0, 1 << 20, 1 << 20, 1, 1, 0, 1, 0);
+    CHECKF(sp_graph_infer(g) < 0 && strstr(sp_error(), "too large"), "count-overflow-refused",
+           "%s", sp_error());
+    sp_graph_free(g);
+    g = sp_graph_new("big", 1, 65536, 65536);
+    t_conv(g, "c", 0, 1, 4096, 1, 1, 0, 1, 0);
+    sp_count c;
+    int rc = sp_graph_infer(g);
+    sp_graph_count(g, &c, NULL);
+    CHECKF(rc == 0 && c.macs == ((int64_t)1 << 44) && c.params == 4096, "count-large-exact",
+           "rc %d macs %lld params %lld", rc, (long long)c.macs, (long long)c.params);
+    sp_graph_free(g);
+}
+
 int main(void)
 {
+    test_count_overflow();
     test_infer();
     test_infer_errors();
     test_params();

@@ -392,8 +392,28 @@ static void test_pruned_round_trip(const char *path, const char *name)
     sp_model_free(m);
 }
 
+/* A few bytes of pickle cannot make the machine allocate without bound:
+ * a far memo index, or millions of values or stack entries, are refused. */
+static void test_bounds(void)
+{
+    CHECKF(refused_with(PK("\x80\x02}r\xfe\xff\xff\x00."), "memo index 16777214 is beyond"),
+           "pickle_memo_index_bounded", "%s", sp_error());
+    CHECK(!refused_with(PK("\x80\x02}q\x00q\x01."), "?"), "pickle_memo_in_order_kept");
+    enum { N = 3000000 };
+    unsigned char *p = malloc(N + 3);
+    p[0] = 0x80, p[1] = 2, p[N + 2] = '.';
+    memset(p + 2, '(', N);
+    CHECKF(refused_with(p, N + 3, "builds more objects than any state_dict"),
+           "pickle_marks_bounded", "%s", sp_error());
+    memset(p + 2, ']', N);
+    CHECKF(refused_with(p, N + 3, "builds more objects than any state_dict"),
+           "pickle_lists_bounded", "%s", sp_error());
+    free(p);
+}
+
 int main(void)
 {
+    test_bounds();
     test_data_opcodes();
     test_tensor_record();
     test_refusals();

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "sp/base.h"
 #include "sp/model.h"
 #include "sp/safetensors.h"
@@ -46,8 +47,69 @@ static void free_all(sp_tensor *t, int n, sp_meta_entry *m, int nm)
     free(m);
 }
 
+/* n one-byte tensors "t0".."t<n-1>" in one header; dup > 0 names the last
+ * one as tensor dup - 1 instead. */
+static FILE *many(int n, int dup)
+{
+    FILE *f = tmpfile();
+    char *json = NULL;
+    size_t len = 0;
+    FILE *j = open_memstream(&json, &len);
+    fputc('{', j);
+    for (int i = 0; i < n; i++)
+        fprintf(j, "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[%d,%d]}",
+                i ? "," : "", dup && i == n - 1 ? dup - 1 : i, i, i + 1);
+    fputc('}', j);
+    fclose(j);
+    for (int i = 0; i < 8; i++)
+        fputc((int)((uint64_t)len >> (8 * i)) & 0xff, f);
+    fwrite(json, 1, len, f);
+    for (int i = 0; i < n; i++)
+        fputc(i & 0xff, f);
+    free(json);
+    rewind(f);
+    return f;
+}
+
+/* CPU seconds to read a header of n tensors (-1 if it fails). */
+static double read_many(int n)
+{
+    sp_tensor *t;
+    int got;
+    FILE *f = many(n, 0);
+    struct timespec a, b;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    int rc = sp_safetensors_read(f, "many", &t, &got, NULL, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    fclose(f);
+    if (rc < 0 || got != n || ((unsigned char *)t[n - 1].data)[0] != (n - 1) % 256)
+        return -1;
+    free_all(t, got, NULL, 0);
+    return (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+}
+
+/* Checking names for duplicates costs n log n, not n^2: four times the
+ * tensors cost about four times the CPU time (sixteen, were it pairwise),
+ * whatever the machine's speed or load. */
+static void test_many_tensors(void)
+{
+    enum { N = 40000 };
+    double small = read_many(N), large = read_many(4 * N);
+    CHECKF(small >= 0 && large >= 0, "many-tensors-read", "%s", sp_error());
+    CHECKF(large < 8 * small + 0.05, "many-tensors-n-log-n", "%.3f s for %d tensors, %.3f s for %d",
+           small, N, large, 4 * N);
+    sp_tensor *t;
+    int n;
+    FILE *f = many(4 * N, 17);
+    CHECKF(sp_safetensors_read(f, "many", &t, &n, NULL, NULL) < 0 &&
+           strstr(sp_error(), "tensor 't16' is described twice"), "many-tensors-duplicate",
+           "%s", sp_error());
+    fclose(f);
+}
+
 int main(void)
 {
+    test_many_tensors();
     sp_tensor *t;
     sp_meta_entry *m;
     int n, nm;
