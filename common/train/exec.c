@@ -151,6 +151,13 @@ static void fold_upload(sp_exec *e, const sp_model *m)
     }
 }
 
+static int has_grad(const xparam *p, int mask_grads)
+{
+    if (!p->w || !(p->info.learnable || p->info.kind == SP_P_MASK))
+        return 0;
+    return p->info.kind != SP_P_MASK || mask_grads;
+}
+
 static void alloc_training(sp_exec *e, int mask_grads)
 {
     sp_backend *b = e->b;
@@ -174,20 +181,33 @@ static void alloc_training(sp_exec *e, int mask_grads)
             x->keep = b->alloc(b, nb * x->size * sizeof(float));
         }
     }
+    /* gradients: one block, each 64-byte aligned in it, so that the
+     * processes of a data-parallel run sum them in one call */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t at = 0;
+        for (int k = 0; k < e->np; k++) {
+            xparam *p = &e->p[k];
+            if (!has_grad(p, mask_grads))
+                continue;
+            if (pass == 1)
+                p->g = e->gbuf + at;
+            at += (p->numel + 15) / 16 * 16;
+        }
+        if (pass == 0 && at > 0) {
+            e->gnumel = at;
+            e->gbuf = b->alloc(b, at * sizeof(float));
+            b->fill(b, e->gbuf, 0.0f, at);
+        }
+    }
     for (int k = 0; k < e->np; k++) {
         xparam *p = &e->p[k];
-        if (!p->w || !(p->info.learnable || p->info.kind == SP_P_MASK))
-            continue;
-        if (p->info.kind == SP_P_MASK && !mask_grads)
-            continue;
-        p->g = b->alloc(b, p->numel * sizeof(float));
-        b->fill(b, p->g, 0.0f, p->numel);
-        if (p->info.learnable) {
+        if (p->g && p->info.learnable) {
             p->v = b->alloc(b, p->numel * sizeof(float));
             b->fill(b, p->v, 0.0f, p->numel);
         }
     }
     e->scratch = b->alloc(b, nb * e->maxsize * sizeof(float));
+    sp_exec_dist_setup(e);
 }
 
 sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int mask_grads)
@@ -248,7 +268,6 @@ void sp_exec_free(sp_exec *e)
     b->sync(b);
     for (int k = 0; k < e->np; k++) {
         if (e->p[k].w) b->free(b, e->p[k].w);
-        if (e->p[k].g) b->free(b, e->p[k].g);
         if (e->p[k].v) b->free(b, e->p[k].v);
     }
     for (int i = 1; i < e->g->n; i++) {
@@ -264,6 +283,9 @@ void sp_exec_free(sp_exec *e)
     for (int i = 0; i < e->nall; i++)
         b->free(b, e->all[i]);
     if (e->scratch) b->free(b, e->scratch);
+    if (e->gbuf) b->free(b, e->gbuf);
+    if (e->bn_local) b->free(b, e->bn_local);
+    if (e->bn_global) b->free(b, e->bn_global);
     b->free(b, e->input);
     b->free(b, e->labels);
     b->free(b, e->loss_dev);
@@ -310,7 +332,7 @@ int sp_exec_download(sp_exec *e, sp_model *m)
             *(int64_t *)t->data += e->train_forwards;
     }
     e->train_forwards = 0;
-    return 0;
+    return e->b->check ? e->b->check(e->b) : 0;
 }
 
 static int learnable_index(const sp_exec *e, int i)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sp/base.h"
+#include "sp/dist.h"
 #include "exec_priv.h"
 
 int sp_exec_set_input(sp_exec *e, const float *images, const int32_t *labels, int n)
@@ -106,7 +107,9 @@ static void forward_node(sp_exec *e, int i, int train)
         break;
     }
     case SP_OP_BN:
-        if (train)
+        if (train && e->dist_on)
+            sp_exec_dist_bn_fwd(e, i, out, in);
+        else if (train)
             b->bn_fwd_train(b, out, e->x[i].save_mean, e->x[i].save_invstd,
                             param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR), in,
                             param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
@@ -142,7 +145,8 @@ static void forward_node(sp_exec *e, int i, int train)
     case SP_OP_DROPOUT:
         if (train && nd->p > 0)
             b->dropout_fwd(b, out, e->x[i].keep, in, count, nd->p, e->drop_seed,
-                           e->drop_counter * (uint64_t)e->g->n + (uint64_t)i);
+                           e->drop_counter * (uint64_t)e->g->n + (uint64_t)i,
+                           e->dist_on ? (size_t)e->n_first * e->x[i].size : 0);
         else
             b->copy(b, out, in, count * sizeof(float));
         break;
@@ -171,6 +175,10 @@ int sp_exec_forward(sp_exec *e, int train)
         return sp_errorf("the executor has no input batch");
     if (train && !e->train)
         return sp_errorf("this executor was built for inference only");
+    if (!train)
+        e->dist_on = 0;
+    else if (sp_exec_dist_begin(e) < 0)
+        return -1;
     sp_graph *g = e->g;
     e->act[0] = e->input;
     for (int i = 1; i < g->n; i++) {
@@ -204,7 +212,9 @@ int sp_exec_forward(sp_exec *e, int train)
     if (train)
         e->train_forwards++;
     e->have_loss = 0;
-    return 0;
+    if (e->dist_failed)
+        return sp_error_prefix("summing the batch norm statistics over the processes");
+    return e->b->check ? e->b->check(e->b) : 0;
 }
 
 void sp_exec_logits(sp_exec *e, float *host)
@@ -218,18 +228,23 @@ float sp_exec_loss(sp_exec *e)
     float loss = 0.0f;
     if (!e->have_labels)
         return loss;
+    /* across processes: the gradient of the whole batch's mean */
+    float scale = e->dist_on ? (float)e->n / (float)e->n_global : 1.0f;
     e->b->xent(e->b, e->loss_dev, e->dlogits, e->act[e->g->n - 1], e->labels,
-               e->n, sp_exec_classes(e), 1.0f);
+               e->n, sp_exec_classes(e), scale);
     e->b->download(e->b, &loss, e->loss_dev, sizeof loss);
     e->have_loss = 1;
-    return loss;
+    double global = loss;
+    if (e->dist_on && sp_exec_dist_loss(e, &global) < 0)
+        global = NAN;
+    return (float)global;
 }
 
 float sp_exec_loss_logit(sp_exec *e)
 {
     if (!e->have_labels)
         return 0.0f;
-    int classes = sp_exec_classes(e), n = e->n;
+    int classes = sp_exec_classes(e), n = e->n, total = e->dist_on ? e->n_global : n;
     size_t count = (size_t)n * classes;
     float *z = sp_xmalloc(count * sizeof *z), *dz = sp_xcalloc(count, sizeof *dz);
     int32_t *y = sp_xmalloc((size_t)n * sizeof *y);
@@ -242,14 +257,16 @@ float sp_exec_loss_logit(sp_exec *e)
             continue;
         }
         sum += z[(size_t)i * classes + y[i]];
-        dz[(size_t)i * classes + y[i]] = -1.0f / (float)n;
+        dz[(size_t)i * classes + y[i]] = -1.0f / (float)total;
     }
     e->b->upload(e->b, e->dlogits, dz, count * sizeof *dz);
     free(z);
     free(dz);
     free(y);
     e->have_loss = 1;
-    return (float)(-sum / n);
+    if (e->dist_on && sp_dist_sum_host(&sum, 1) < 0)
+        sum = NAN;
+    return (float)(-sum / total);
 }
 
 /* Where the gradient for input slot k of node i goes: its own buffer when
@@ -294,6 +311,10 @@ static void backward_node(sp_exec *e, int i)
         break;
     }
     case SP_OP_BN:
+        if (e->dist_on) {
+            sp_exec_dist_bn_bwd(e, i, din ? din : e->scratch, dout, in);
+            break;
+        }
         b->bn_bwd(b, din ? din : e->scratch, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS),
                   dout, in, param(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
                   e->n, nd->c, hw);
@@ -398,9 +419,8 @@ int sp_exec_backward(sp_exec *e)
     if (!e->have_loss)
         return sp_errorf("the backward pass needs the loss of a forward pass first");
     sp_backend *b = e->b;
-    for (int k = 0; k < e->np; k++)
-        if (e->p[k].g)
-            b->fill(b, e->p[k].g, 0.0f, e->p[k].numel);
+    if (e->gbuf)
+        b->fill(b, e->gbuf, 0.0f, e->gnumel);
     int last = e->g->n - 1;
     memset(e->grad, 0, (size_t)e->g->n * sizeof *e->grad);
     e->grad[last] = e->dlogits;
@@ -415,7 +435,9 @@ int sp_exec_backward(sp_exec *e)
             sp_exec_pool_put(e, e->grad[i]);
         e->grad[i] = NULL;
     }
-    return 0;
+    if (e->dist_on && sp_exec_dist_grads(e) < 0)
+        return -1;
+    return e->b->check ? e->b->check(e->b) : 0;
 }
 
 void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o)
