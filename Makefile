@@ -42,6 +42,7 @@ MAN7     := $(wildcard man/man7/*.7)
 # also runs on newer GPUs).  NCCL, when found, joins it for data-parallel
 # training across GPUs.
 CUDA_ARCH ?= 90
+COMMA := ,
 ifneq ($(and $(NVCC),$(HAVE_CUDNN),$(HAVE_CUBLAS)),)
 CUDA_SRC    := $(sort $(wildcard common/backend/cuda/*.cu))
 CUDA_OBJ    := $(CUDA_SRC:%.cu=$(BUILD)/%.o)
@@ -144,8 +145,14 @@ print-config:
 	@echo "cflags:    $(ALL_CFLAGS)"
 	@echo "libs:      $(LDLIBS)"
 	@echo "oneDNN:    $(HAVE_DNNL)"
-	@echo "nvcc:      $(if $(NVCC),$(NVCC),not found)"
+	@echo "nvcc:      $(if $(NVCC),$(NVCC) (CUDA_ARCH $(CUDA_ARCH)),not found)"
 	@echo "cuDNN:     $(if $(HAVE_CUDNN),$(HAVE_CUDNN),not found)"
+	@echo "cuBLAS:    $(if $(HAVE_CUBLAS),$(HAVE_CUBLAS),not found)"
+	@echo "  -> $(if $(CUDA_PLUGIN),--device cuda[:N] and auto's GPU: the plug-in $(CUDA_PLUGIN),no CUDA backend: --device cuda says so (needs nvcc$(COMMA) cuDNN and cuBLAS))"
+	@echo "NCCL:      $(if $(HAVE_NCCL),$(HAVE_NCCL),not found)"
+	@echo "  -> $(if $(and $(CUDA_PLUGIN),$(HAVE_NCCL)),gradients summed GPU to GPU under mpirun,$(if $(CUDA_PLUGIN),GPUs under mpirun sum through host memory with MPI,nothing (no CUDA backend)))"
+	@echo "MPI:       $(if $(MPICC),$(MPICC) ($(shell $(MPICC) --showme:version 2>/dev/null | head -c 60)),not found)"
+	@echo "  -> $(if $(MPI_PLUGIN),mpirun -np P sp-finetune / sp-train-mask: data-parallel training (the plug-in $(MPI_PLUGIN)),no data-parallel training: mpirun of an sp program says so (install libopenmpi-dev))"
 	@echo "programs:  $(notdir $(PROGS))"
 
 clean:

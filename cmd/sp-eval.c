@@ -25,7 +25,7 @@ typedef struct options {
 
 static const char usage_text[] =
     "Usage: sp-eval --data FILE.spd [--batch B] [--json] [--logits FILE.npy]\n"
-    "               [--mean V,V,V] [--std V,V,V] [--device cpu|ref] [--threads N] [FILE]\n"
+    "               [--mean V,V,V] [--std V,V,V] [--device NAME] [--threads N] [FILE]\n"
     "Print the top-1 and top-5 accuracy and the mean cross-entropy loss of the\n"
     "network in a checkpoint (FILE, or standard input) on a packed dataset.\n"
     "\n"
@@ -35,7 +35,8 @@ static const char usage_text[] =
     "  -l, --logits FILE    also write the logits, N x classes float32, as .npy\n"
     "      --mean V,V,V     per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V      per-channel standard deviation (default: the checkpoint's)\n"
-    "      --device NAME    cpu (default) or ref\n"
+    "      --device NAME    auto (default: a GPU when there is one, else cpu),\n"
+    "                       cpu, cuda, cuda:N (GPU N) or ref\n"
     "  -t, --threads N      compute threads (default: all cores)\n"
     "  -h, --help           print this help and exit\n"
     "  -V, --version        print the version and exit\n";
@@ -60,7 +61,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     int c;
     memset(o, 0, sizeof *o);
     o->batch = 128;
-    o->device = "cpu";
+    o->device = "auto";
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":d:b:jl:t:hV", longopts, NULL)) != -1) {
         switch (c) {

@@ -2,6 +2,7 @@
  * shape structs (sp_window_out, the formula the graph also uses). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "sp/backend.h"
 #include "sp/base.h"
 #include "sp/tensor.h"
@@ -31,12 +32,22 @@ static int cuda_device(const char *name)
     return *end || d > 1024 ? -1 : (int)d;
 }
 
+/* Without the NVIDIA driver's device files there is no GPU, and the CUDA
+ * libraries need not be loaded to learn it. */
 int sp_backend_have_gpu(void)
 {
     static int have = -1;
     if (have < 0)
-        have = sp_cuda_load_count() > 0;
+        have = access("/dev/nvidiactl", F_OK) == 0 && sp_cuda_load_count() > 0;
     return have;
+}
+
+/* Under mpirun, "cuda" is the GPU of this process's place on its machine. */
+static int local_gpu(void)
+{
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    int n = local ? sp_cuda_load_count() : 0;
+    return n > 0 ? atoi(local) % n : 0;
 }
 
 sp_backend *sp_backend_create(const char *name)
@@ -53,7 +64,7 @@ sp_backend *sp_backend_create(const char *name)
         return sp_cpu_backend_create();
     int gpu = cuda_device(name);
     if (gpu >= 0)
-        return sp_cuda_load(gpu);
+        return sp_cuda_load(strcmp(name, "cuda") == 0 ? local_gpu() : gpu);
     sp_errorf("unknown device '%s' (expected auto, cpu, cuda, cuda:N or ref)", name);
     return NULL;
 }

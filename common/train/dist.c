@@ -155,6 +155,12 @@ int sp_dist_sum_host(double *x, size_t n)
     return size < 2 || n == 0 ? 0 : sum_host(x, n, 1);
 }
 
+void sp_dist_abort(int status)
+{
+    if (mpi)
+        mpi->abort_all(status);
+}
+
 void sp_dist_finish(void)
 {
     if (nccl_comm && sp_cuda_load_plugin())

@@ -63,6 +63,11 @@ static void finish(void)
         MPI_Finalize();
 }
 
+static void abort_all(int status)
+{
+    MPI_Abort(MPI_COMM_WORLD, status);
+}
+
 __attribute__((visibility("default"))) extern const sp_mpi_plugin sp_mpi_plugin_table;
 const sp_mpi_plugin sp_mpi_plugin_table = {SP_MPI_PLUGIN_VERSION, init, sum_float, sum_double,
-                                           bcast, finish};
+                                           bcast, finish, abort_all};

@@ -19,6 +19,7 @@ typedef struct sp_mpi_plugin {
     int (*sum_double)(double *x, size_t n);
     int (*bcast)(void *x, size_t bytes);          /* from rank 0 */
     void (*finish)(void);
+    void (*abort_all)(int status);                /* ends every process */
 } sp_mpi_plugin;
 
 #endif

@@ -3,13 +3,19 @@
  * The position of the run is one number, the global step; the epoch and
  * the batch within it follow from it.  Weights go to the host only to save
  * the state, to keep the best epoch and at the end.  The pruning stage runs
- * this same loop with hooks (sp_train_hooks) around each step and epoch. */
+ * this same loop with hooks (sp_train_hooks) around each step and epoch.
+ *
+ * In one of several processes (sp/dist.h) every process reads the same
+ * batches and trains on its share of each; the executor sums what must be
+ * summed, so the processes stay equal, and only rank 0 reports progress
+ * and writes the resume state. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sp/base.h"
+#include "sp/dist.h"
 #include "train_state_priv.h"
 
 static double now(void)
@@ -62,7 +68,7 @@ static const sp_train_hooks no_hooks;
 
 static int save(run *r)
 {
-    if (!r->o->state)
+    if (!r->o->state || sp_dist_rank() != 0)
         return 0;
     if (sp_exec_download(r->e, r->m) < 0)
         return -1;
@@ -109,20 +115,24 @@ static int train_epoch(run *r, int epoch)
         return -1;
     const float *img;
     const int32_t *lab;
-    int n, rc;
+    int n, rc, lo, hi, report = sp_dist_rank() == 0;
+    size_t per = (size_t)o->pre.c * o->pre.h * o->pre.w;
     double t0 = now();
     while ((rc = sp_loader_next(r->tl, &img, &lab, &n)) > 0) {
         sp_sgd_opts sgd = o->sgd;
         sgd.lr = (float)sp_schedule_lr(o->schedule, o->sgd.lr, r->pos.step, nb, o->epochs,
                                        o->step_every);
         float loss;
-        if (step(r, img, lab, n, r->pos.step - (int64_t)epoch * nb, &sgd, &loss) < 0)
+        if (sp_dist_share(n, &lo, &hi) < 0)
+            return -1;
+        if (step(r, img + (size_t)lo * per, lab + lo, hi - lo,
+                 r->pos.step - (int64_t)epoch * nb, &sgd, &loss) < 0)
             return -1;
         r->pos.step++;
         sp_metrics bm;
         memset(&bm, 0, sizeof bm);
         sp_exec_logits(r->e, r->logits);
-        sp_metrics_add(&bm, r->logits, lab, n, classes, loss);
+        sp_metrics_add(&bm, r->logits, lab + lo, hi - lo, classes, loss);
         double t1 = now();
         r->p.epoch = epoch;
         r->p.step = r->pos.step;
@@ -133,7 +143,7 @@ static int train_epoch(run *r, int epoch)
         r->p.images_per_s = t1 > t0 ? n / (t1 - t0) : 0;
         r->p.validated = 0;
         t0 = t1;
-        if (o->on_step)
+        if (o->on_step && report)
             o->on_step(o->ctx, &r->p);
         if (o->save_every > 0 && r->pos.step % o->save_every == 0 && r->p.batch < nb &&
             save(r) < 0)
@@ -162,7 +172,7 @@ static int validate(run *r, int epoch)
     r->p.validated = 1;
     r->p.best_epoch = r->pos.best_epoch;
     r->p.best_top1 = r->pos.best_top1;
-    if (r->o->on_epoch)
+    if (r->o->on_epoch && sp_dist_rank() == 0)
         r->o->on_epoch(r->o->ctx, &r->p);
     return 0;
 }

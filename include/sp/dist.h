@@ -37,5 +37,8 @@ int sp_dist_sum(sp_backend *b, void *x, size_t n, int is_double);
 int sp_dist_sum_host(double *x, size_t n);
 /* Leave the launch (at the end of main; nothing without one). */
 void sp_dist_finish(void);
+/* End every process of the launch with status (a process that fails
+ * alone would leave the others waiting for it). */
+void sp_dist_abort(int status);
 
 #endif

@@ -44,14 +44,14 @@ void sp_cpu_bn_fwd_sums(sp_backend *b, float *out /* N,C,HW */, float *save_mean
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean,
                          var * count, count, eps, momentum);
         double invstd = sp_bn_invstd(var, eps), g = gamma ? gamma[ch] : 1.0;
-        float scale = (float)(g * invstd);
-        float shift = (float)((beta ? beta[ch] : 0.0) - mean * g * invstd);
+        /* centred first: no cancellation when the mean is large */
+        float scale = (float)(g * invstd), fm = (float)mean, bt = beta ? beta[ch] : 0.0f;
         for (int i = 0; i < n; i++) {
             const float *x = in + i * chw + (size_t)ch * hw;
             float *y = out + i * chw + (size_t)ch * hw;
             #pragma omp simd
             for (int p = 0; p < hw; p++)
-                y[p] = x[p] * scale + shift;
+                y[p] = (x[p] - fm) * scale + bt;
         }
     }
 }
