@@ -1,9 +1,9 @@
 /* train_bench.c: images per second of one training step (forward, loss,
  * backward, SGD update) and of inference, for a built-in network on
- * synthetic 32x32 data.  Built and run by bench/train.sh, which puts the
+ * synthetic data (32x32 and 10 classes unless given).  Built and run by bench/train.sh, which puts the
  * same measurement in PyTorch (bench/train_torch.py) beside it.
  *
- * Usage: train_bench ARCH BATCH ITERS [DEVICE]
+ * Usage: train_bench ARCH BATCH ITERS [DEVICE [SIZE [CLASSES]]]
  * Prints: "sp ARCH train IMAGES_PER_S infer IMAGES_PER_S". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,13 +24,14 @@ static double now(void)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: train_bench ARCH BATCH ITERS [DEVICE]\n");
+        fprintf(stderr, "usage: train_bench ARCH BATCH ITERS [DEVICE [SIZE [CLASSES]]]\n");
         return 2;
     }
     const char *arch = argv[1];
     int batch = atoi(argv[2]), iters = atoi(argv[3]);
     sp_backend *b = sp_backend_create(argc > 4 ? argv[4] : "cpu");
-    sp_arch_opts ao = {10, 3, 32, 32};
+    int size = argc > 5 ? atoi(argv[5]) : 32, classes = argc > 6 ? atoi(argv[6]) : 10;
+    sp_arch_opts ao = {classes, 3, size, size};
     sp_graph *g = b ? sp_arch_build(arch, &ao) : NULL;
     if (!g || batch < 1 || iters < 1) {
         fprintf(stderr, "train_bench: %s\n", sp_error());
@@ -38,14 +39,14 @@ int main(int argc, char **argv)
     }
     sp_model *m = sp_model_new(g);
     sp_arch_init_weights(m, 1);
-    size_t per = 3 * 32 * 32;
+    size_t per = (size_t)3 * size * size;
     float *x = sp_xmalloc((size_t)batch * per * sizeof *x);
     int32_t *y = sp_xmalloc((size_t)batch * sizeof *y);
     sp_rng r;
     sp_rng_init(&r, 1, 2);
     sp_rng_fill_normal(&r, x, (int64_t)(batch * per), 0.0f, 1.0f);
     for (int i = 0; i < batch; i++)
-        y[i] = (int32_t)sp_rng_below(&r, 10);
+        y[i] = (int32_t)sp_rng_below(&r, (uint32_t)classes);
 
     sp_exec *e = sp_exec_new(b, m, batch, 1, 0);
     sp_sgd_opts o = {0.01f, 0.9f, 5e-4f, 0};
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
     sp_exec_free(e);
 
     e = sp_exec_new(b, m, batch, 0, 0);
-    float *z = sp_xmalloc((size_t)batch * 10 * sizeof *z);
+    float *z = sp_xmalloc((size_t)batch * classes * sizeof *z);
     for (int it = 0; it < iters + 1; it++) {
         if (it == 1)
             t0 = now();
