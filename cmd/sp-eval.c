@@ -127,7 +127,7 @@ int main(int argc, char **argv)
         sp_die("%s", sp_error());
     sp_loader_opts lo = {o.batch, 0, 0, SP_AUG_NONE, 0, pre.c, pre.h, pre.w,
                          {pre.mean[0], pre.mean[1], pre.mean[2]},
-                         {pre.std[0], pre.std[1], pre.std[2]}, 2};
+                         {pre.std[0], pre.std[1], pre.std[2]}, 2, 0, 0};
     sp_loader *l = sp_loader_new(d, &lo);
     if (!l)
         sp_die("%s", sp_error());

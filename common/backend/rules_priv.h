@@ -136,7 +136,7 @@ static inline void sp_normal_range(float *x, size_t lo, size_t hi, float std, sp
 
 /* log(sum_k exp(z[k])), shifted by the row's maximum so it cannot
  * overflow; in double. */
-static inline double sp_xent_logsumexp(const float *z, int classes)
+SP_HD static inline double sp_xent_logsumexp(const float *z, int classes)
 {
     double max = -INFINITY, sum = 0.0;
     for (int k = 0; k < classes; k++)
@@ -145,6 +145,32 @@ static inline double sp_xent_logsumexp(const float *z, int classes)
     for (int k = 0; k < classes; k++)
         sum += exp(z[k] - max);
     return max + log(sum);
+}
+
+/* The gradient of one cross-entropy row: d[k] = (softmax(z)[k] - [k == y])
+ * * scale / n (overwrites), lse its log-sum-exp. */
+SP_HD static inline void sp_xent_grad_row(float *d, const float *z, int y, int classes, double lse,
+                                          double scale, int n)
+{
+    for (int k = 0; k < classes; k++) {
+        double g = exp(z[k] - lse) - (k == y ? 1.0 : 0.0);
+        d[k] = (float)(g * scale / n);
+    }
+}
+
+/* One element of torch.optim.SGD (dampening 0) in float32, one rounding
+ * per operation; v is read and written only when momentum != 0. */
+SP_HD static inline float sp_sgd_element(float w, float g, float *v, float lr, float momentum,
+                                         float weight_decay, int nesterov)
+{
+    float d = g;
+    if (weight_decay != 0.0f)
+        d = d + weight_decay * w;
+    if (momentum != 0.0f) {
+        *v = momentum * *v + d;
+        d = nesterov ? d + momentum * *v : *v;
+    }
+    return w - lr * d;
 }
 
 #endif

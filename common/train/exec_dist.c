@@ -26,7 +26,7 @@ void sp_exec_dist_setup(sp_exec *e)
 }
 
 /* A training forward starts: the global batch and this share's place in
- * it (shares as sp_dist_share makes them). */
+ * it (the loader's shares, sp_loader_opts.part, are sp_dist_share's). */
 int sp_exec_dist_begin(sp_exec *e)
 {
     e->dist_on = 0;
@@ -38,8 +38,10 @@ int sp_exec_dist_begin(sp_exec *e)
     double n = e->n;
     if (sp_dist_sum_host(&n, 1) < 0)
         return -1;
+    int hi;
     e->n_global = (int)n;
-    e->n_first = (int)((int64_t)e->n_global * sp_dist_rank() / sp_dist_size());
+    if (sp_dist_share(e->n_global, &e->n_first, &hi) < 0)
+        return -1;
     e->dist_on = 1;
     return 0;
 }
@@ -50,18 +52,6 @@ static void sum_bn(sp_exec *e, double *sums, int c)
         e->dist_failed = 1;
 }
 
-static float *param_of(sp_exec *e, int i, sp_param_kind kind)
-{
-    int k = e->x[i].p[kind];
-    return k < 0 ? NULL : e->p[k].w;
-}
-
-static float *grad_of(sp_exec *e, int i, sp_param_kind kind)
-{
-    int k = e->x[i].p[kind];
-    return k < 0 ? NULL : e->p[k].g;
-}
-
 void sp_exec_dist_bn_fwd(sp_exec *e, int i, float *out, const float *in)
 {
     sp_backend *b = e->b;
@@ -70,8 +60,8 @@ void sp_exec_dist_bn_fwd(sp_exec *e, int i, float *out, const float *in)
     b->bn_sums(b, e->bn_global, in, e->n, nd->c, hw);
     sum_bn(e, e->bn_global, nd->c);
     b->bn_fwd_sums(b, out, e->x[i].save_mean, e->x[i].save_invstd,
-                   param_of(e, i, SP_P_RUNNING_MEAN), param_of(e, i, SP_P_RUNNING_VAR), in,
-                   param_of(e, i, SP_P_WEIGHT), param_of(e, i, SP_P_BIAS), e->bn_global,
+                   sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR), in,
+                   sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS), e->bn_global,
                    (double)e->n_global * hw, e->n, nd->c, hw, nd->eps, nd->momentum);
 }
 
@@ -84,8 +74,8 @@ void sp_exec_dist_bn_bwd(sp_exec *e, int i, float *din, const float *dout, const
                    hw);
     b->copy(b, e->bn_global, e->bn_local, 2 * (size_t)c * sizeof(double));
     sum_bn(e, e->bn_global, c);
-    b->bn_bwd_from_sums(b, din, grad_of(e, i, SP_P_WEIGHT), grad_of(e, i, SP_P_BIAS), dout, in,
-                        param_of(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
+    b->bn_bwd_from_sums(b, din, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS), dout, in,
+                        sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
                         e->bn_local, e->bn_global, (double)e->n_global * hw, e->n, c, hw);
 }
 

@@ -67,6 +67,20 @@ struct sp_exec {
     int64_t train_forwards;   /* since the last download */
 };
 
+/* A node's parameter of one kind: its device value or gradient, NULL
+ * when the node has none. */
+static inline float *sp_exec_node_w(const sp_exec *e, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : e->p[k].w;
+}
+
+static inline float *sp_exec_node_g(const sp_exec *e, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : e->p[k].g;
+}
+
 float *sp_exec_pool_get(sp_exec *e);
 /* exec_dist.c */
 void sp_exec_dist_setup(sp_exec *e);

@@ -31,18 +31,6 @@ void sp_exec_set_dropout(sp_exec *e, uint64_t seed, uint64_t counter)
     e->drop_counter = counter;
 }
 
-static float *param(sp_exec *e, int node, sp_param_kind kind)
-{
-    int k = e->x[node].p[kind];
-    return k < 0 ? NULL : e->p[k].w;
-}
-
-static float *pgrad(sp_exec *e, int node, sp_param_kind kind)
-{
-    int k = e->x[node].p[kind];
-    return k < 0 ? NULL : e->p[k].g;
-}
-
 static sp_conv_shape conv_shape(const sp_exec *e, int i)
 {
     const sp_node *nd = &e->g->node[i], *src = &e->g->node[nd->in[0]];
@@ -63,12 +51,12 @@ static sp_pool_shape pool_shape(const sp_exec *e, int i)
 /* Inference executors may run a conv with its batch norm folded in. */
 static const float *conv_weight(sp_exec *e, int i)
 {
-    return e->x[i].fold_bn ? e->x[i].fw : param(e, i, SP_P_WEIGHT);
+    return e->x[i].fold_bn ? e->x[i].fw : sp_exec_node_w(e, i, SP_P_WEIGHT);
 }
 
 static const float *conv_bias(sp_exec *e, int i)
 {
-    return e->x[i].fold_bn ? e->x[i].fb : param(e, i, SP_P_BIAS);
+    return e->x[i].fold_bn ? e->x[i].fb : sp_exec_node_w(e, i, SP_P_BIAS);
 }
 
 static void forward_node(sp_exec *e, int i, int train)
@@ -111,12 +99,12 @@ static void forward_node(sp_exec *e, int i, int train)
             sp_exec_dist_bn_fwd(e, i, out, in);
         else if (train)
             b->bn_fwd_train(b, out, e->x[i].save_mean, e->x[i].save_invstd,
-                            param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR), in,
-                            param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+                            sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR), in,
+                            sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
                             e->n, nd->c, hw, nd->eps, nd->momentum);
         else
-            b->bn_fwd_infer(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
-                            param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR),
+            b->bn_fwd_infer(b, out, in, sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
+                            sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR),
                             e->n, nd->c, hw, nd->eps);
         break;
     case SP_OP_RELU:
@@ -139,7 +127,7 @@ static void forward_node(sp_exec *e, int i, int train)
         break;
     }
     case SP_OP_LINEAR:
-        b->linear_fwd(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+        b->linear_fwd(b, out, in, sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
                       e->n, nd->cin, nd->cout);
         break;
     case SP_OP_DROPOUT:
@@ -161,7 +149,7 @@ static void forward_node(sp_exec *e, int i, int train)
                             nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK:
-        b->mask_fwd(b, out, in, param(e, i, SP_P_MASK), e->n, nd->c, hw);
+        b->mask_fwd(b, out, in, sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
         break;
     case SP_OP_INPUT:
     case SP_OP_COUNT:
@@ -305,9 +293,9 @@ static void backward_node(sp_exec *e, int i)
     switch (nd->op) {
     case SP_OP_CONV: {
         sp_conv_shape s = conv_shape(e, i);
-        b->conv_bwd_filter(b, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS), dout, in, &s);
+        b->conv_bwd_filter(b, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS), dout, in, &s);
         if (din)
-            b->conv_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), &s);
+            b->conv_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
         break;
     }
     case SP_OP_BN:
@@ -315,8 +303,8 @@ static void backward_node(sp_exec *e, int i)
             sp_exec_dist_bn_bwd(e, i, din ? din : e->scratch, dout, in);
             break;
         }
-        b->bn_bwd(b, din ? din : e->scratch, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS),
-                  dout, in, param(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
+        b->bn_bwd(b, din ? din : e->scratch, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
+                  dout, in, sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
                   e->n, nd->c, hw);
         break;
     case SP_OP_RELU:
@@ -344,10 +332,10 @@ static void backward_node(sp_exec *e, int i)
         }
         break;
     case SP_OP_LINEAR:
-        b->linear_bwd_weight(b, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS), dout, in,
+        b->linear_bwd_weight(b, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS), dout, in,
                              e->n, nd->cin, nd->cout);
         if (din)
-            b->linear_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
+            b->linear_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
         break;
     case SP_OP_DROPOUT:
         if (din) {
@@ -367,9 +355,9 @@ static void backward_node(sp_exec *e, int i)
                                 nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK: {
-        float *dm = pgrad(e, i, SP_P_MASK);
+        float *dm = sp_exec_node_g(e, i, SP_P_MASK);
         if (din || dm)
-            b->mask_bwd(b, din ? din : e->scratch, dm, dout, in, param(e, i, SP_P_MASK),
+            b->mask_bwd(b, din ? din : e->scratch, dm, dout, in, sp_exec_node_w(e, i, SP_P_MASK),
                         e->n, nd->c, hw);
         break;
     }

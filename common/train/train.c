@@ -50,6 +50,10 @@ static sp_loader *make_loader(const sp_dataset *d, const sp_train_opts *o, int t
     memcpy(lo.mean, o->pre.mean, sizeof lo.mean);
     memcpy(lo.std, o->pre.std, sizeof lo.std);
     lo.threads = o->loader_threads > 0 ? o->loader_threads : 2;
+    if (train) {   /* each process makes only its share (sp/dist.h) */
+        lo.part = sp_dist_rank();
+        lo.parts = sp_dist_size();
+    }
     return sp_loader_new(d, &lo);
 }
 
@@ -115,24 +119,23 @@ static int train_epoch(run *r, int epoch)
         return -1;
     const float *img;
     const int32_t *lab;
-    int n, rc, lo, hi, report = sp_dist_rank() == 0;
-    size_t per = (size_t)o->pre.c * o->pre.h * o->pre.w;
+    int n, rc, report = sp_dist_rank() == 0;
     double t0 = now();
     while ((rc = sp_loader_next(r->tl, &img, &lab, &n)) > 0) {
         sp_sgd_opts sgd = o->sgd;
         sgd.lr = (float)sp_schedule_lr(o->schedule, o->sgd.lr, r->pos.step, nb, o->epochs,
                                        o->step_every);
         float loss;
-        if (sp_dist_share(n, &lo, &hi) < 0)
-            return -1;
-        if (step(r, img + (size_t)lo * per, lab + lo, hi - lo,
-                 r->pos.step - (int64_t)epoch * nb, &sgd, &loss) < 0)
+        if (n < 1)
+            return sp_errorf("a batch of %d images cannot be shared by %d processes",
+                             sp_loader_total(r->tl), sp_dist_size());
+        if (step(r, img, lab, n, r->pos.step - (int64_t)epoch * nb, &sgd, &loss) < 0)
             return -1;
         r->pos.step++;
         sp_metrics bm;
         memset(&bm, 0, sizeof bm);
         sp_exec_logits(r->e, r->logits);
-        sp_metrics_add(&bm, r->logits, lab + lo, hi - lo, classes, loss);
+        sp_metrics_add(&bm, r->logits, lab, n, classes, loss);
         double t1 = now();
         r->p.epoch = epoch;
         r->p.step = r->pos.step;
@@ -140,7 +143,7 @@ static int train_epoch(run *r, int epoch)
         r->p.loss = loss;
         r->p.accuracy = sp_metrics_top1(&bm);
         r->p.lr = sgd.lr;
-        r->p.images_per_s = t1 > t0 ? n / (t1 - t0) : 0;
+        r->p.images_per_s = t1 > t0 ? sp_loader_total(r->tl) / (t1 - t0) : 0;
         r->p.validated = 0;
         t0 = t1;
         if (o->on_step && report)

@@ -20,22 +20,10 @@ static __global__ void k_xent(float *loss, float *dlogits, const float *logits,
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         const float *z = logits + (size_t)i * classes;
         int y = labels[i];
-        int valid = y >= 0 && y < classes;
-        double max = -INFINITY, sum = 0.0;
-        for (int k = 0; k < classes; k++)
-            if (z[k] > max)
-                max = z[k];
-        for (int k = 0; k < classes; k++)
-            sum += exp(z[k] - max);
-        double lse = max + log(sum);
-        total += valid ? lse - z[y] : NAN;
-        if (dlogits) {
-            float *d = dlogits + (size_t)i * classes;
-            for (int k = 0; k < classes; k++) {
-                double g = exp(z[k] - lse) - (k == y ? 1.0 : 0.0);
-                d[k] = (float)(g * scale / n);
-            }
-        }
+        double lse = sp_xent_logsumexp(z, classes);
+        total += y >= 0 && y < classes ? lse - z[y] : NAN;
+        if (dlogits)
+            sp_xent_grad_row(dlogits + (size_t)i * classes, z, y, classes, lse, scale, n);
     }
     part[threadIdx.x] = total;
     __syncthreads();
@@ -63,14 +51,7 @@ static __global__ void k_sgd(float *w, const float *g, float *v, size_t n, float
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
          i += (size_t)gridDim.x * blockDim.x) {
-        float d = g[i];
-        if (wd != 0.0f)
-            d = d + wd * w[i];
-        if (momentum != 0.0f) {
-            v[i] = momentum * v[i] + d;
-            d = nesterov ? d + momentum * v[i] : v[i];
-        }
-        w[i] = w[i] - lr * d;
+        w[i] = sp_sgd_element(w[i], g[i], v ? &v[i] : NULL, lr, momentum, wd, nesterov);
     }
 }
 
