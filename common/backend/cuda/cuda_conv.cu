@@ -2,9 +2,9 @@
  *
  * A plan per shape holds the tensor, filter and convolution descriptors
  * and the algorithm of each direction, chosen once by cuDNN's heuristics
- * (the first that fits the workspace limit, in full float32: the
- * convolution's math type forbids TF32) and kept in a list owned by the
- * context.  The workspace is the context's, grown to the largest need.
+ * (the first that fits the workspace limit and is not FFT-based, whose
+ * error is far above float rounding; in full float32: the convolution's
+ * math type forbids TF32) and kept in a list owned by the context.  The workspace is the context's, grown to the largest need.
  *
  *   conv_fwd:        out = conv(in, w) (+ bias)       overwrites
  *   conv_bwd_data:   din = conv^T(dout, w)            overwrites
@@ -101,11 +101,13 @@ static cuda_conv_plan *plan_for(cuda_ctx *x, const sp_conv_shape *s)
     return p;
 }
 
-/* The heuristics' first algorithm that succeeds within the limit. */
-#define PICK(perf, count, chosen, bytes)                                                     \
+/* The heuristics' first algorithm that succeeds within the limit and is
+ * neither of the two FFT ones (fft, fft_tiling). */
+#define PICK(perf, count, chosen, bytes, fft, fft_tiling)                                  \
     do {                                                                                   \
         for (int i_ = 0; i_ < (count); i_++)                                               \
-            if ((perf)[i_].status == CUDNN_STATUS_SUCCESS && (perf)[i_].memory <= WS_LIMIT) { \
+            if ((perf)[i_].status == CUDNN_STATUS_SUCCESS && (perf)[i_].memory <= WS_LIMIT && \
+                (perf)[i_].algo != (fft) && (perf)[i_].algo != (fft_tiling)) {             \
                 (chosen) = (perf)[i_].algo;                                                \
                 (bytes) = (perf)[i_].memory;                                               \
                 found = 1;                                                                 \
@@ -123,7 +125,8 @@ static int choose_fwd(cuda_ctx *x, cuda_conv_plan *p)
                          x->dnn, p->x, p->w, p->conv, p->y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                          &count, perf)))
         return 0;
-    PICK(perf, count, p->fwd, p->ws_fwd);
+    PICK(perf, count, p->fwd, p->ws_fwd, CUDNN_CONVOLUTION_FWD_ALGO_FFT,
+         CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING);
     if (!found)
         return sp_cuda_fail(x, "cudnnGetConvolutionForwardAlgorithm_v7",
                             "no forward algorithm fits", __FILE__, __LINE__);
@@ -141,7 +144,8 @@ static int choose_bwd_data(cuda_ctx *x, cuda_conv_plan *p)
                          x->dnn, p->w, p->y, p->conv, p->x,
                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf)))
         return 0;
-    PICK(perf, count, p->bwd_data, p->ws_bwd_data);
+    PICK(perf, count, p->bwd_data, p->ws_bwd_data, CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT,
+         CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING);
     if (!found)
         return sp_cuda_fail(x, "cudnnGetConvolutionBackwardDataAlgorithm_v7",
                             "no backward-data algorithm fits", __FILE__, __LINE__);
@@ -159,7 +163,8 @@ static int choose_bwd_filter(cuda_ctx *x, cuda_conv_plan *p)
                          x->dnn, p->x, p->y, p->conv, p->w,
                          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, perf)))
         return 0;
-    PICK(perf, count, p->bwd_filter, p->ws_bwd_filter);
+    PICK(perf, count, p->bwd_filter, p->ws_bwd_filter, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT,
+         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING);
     if (!found)
         return sp_cuda_fail(x, "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
                             "no backward-filter algorithm fits", __FILE__, __LINE__);
