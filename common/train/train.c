@@ -6,9 +6,9 @@
  * this same loop with hooks (sp_train_hooks) around each step and epoch.
  *
  * In one of several processes (sp/dist.h) every process reads the same
- * batches and trains on its share of each; the executor sums what must be
- * summed, so the processes stay equal, and only rank 0 reports progress
- * and writes the resume state. */
+ * batches and trains on, and validates, its share of each; the executor
+ * sums what must be summed, so the processes stay equal, and only rank 0
+ * reports progress and writes the resume state. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,10 +50,8 @@ static sp_loader *make_loader(const sp_dataset *d, const sp_train_opts *o, int t
     memcpy(lo.mean, o->pre.mean, sizeof lo.mean);
     memcpy(lo.std, o->pre.std, sizeof lo.std);
     lo.threads = o->loader_threads > 0 ? o->loader_threads : 2;
-    if (train) {   /* each process makes only its share (sp/dist.h) */
-        lo.part = sp_dist_rank();
-        lo.parts = sp_dist_size();
-    }
+    lo.part = sp_dist_rank();   /* each process makes only its share (sp/dist.h) */
+    lo.parts = sp_dist_size();
     return sp_loader_new(d, &lo);
 }
 
@@ -162,6 +160,15 @@ static int validate(run *r, int epoch)
         return -1;
     if (sp_evaluate(r->e, r->vl, &r->p.val, NULL) < 0)
         return -1;
+    /* each process validated its share of every batch */
+    double sums[4] = {(double)r->p.val.n, r->p.val.loss_sum, (double)r->p.val.top1,
+                      (double)r->p.val.top5};
+    if (sp_dist_sum_host(sums, 4) < 0)
+        return -1;
+    r->p.val.n = (int64_t)sums[0];
+    r->p.val.loss_sum = sums[1];
+    r->p.val.top1 = (int64_t)sums[2];
+    r->p.val.top5 = (int64_t)sums[3];
     if (sp_exec_download(r->e, r->m) < 0)
         return -1;
     double top1 = sp_metrics_top1(&r->p.val);

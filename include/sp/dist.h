@@ -8,7 +8,8 @@
  *
  * What the processes share (sp-finetune(1), DATA-PARALLEL TRAINING): each
  * reads the same data in the same order and makes only its share of every
- * global batch (sp_dist_share; sp_loader_opts.part); the training executor adds up, across the
+ * global batch (sp_dist_share; sp_loader_opts.part), for training and for
+ * validation (whose counts the training loop sums); the training executor adds up, across the
  * processes, the batch norm statistics of each training forward, the loss
  * and every parameter gradient, so each process takes the same SGD step
  * and the weights stay equal everywhere; rank 0 alone writes outputs.
