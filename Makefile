@@ -32,13 +32,16 @@ CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN_FLAGS) -fopenmp -Iinclude -DSP_VERSION='"$(VERSION)"'
 # Library files reach another module's private header as "module/name_priv.h".
 LIB_CFLAGS = $(ALL_CFLAGS) -Icommon
-LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lpng -lz -lm -lpthread -fopenmp
+LDLIBS    := -ldnnl -lcjson -larchive -lturbojpeg -lpng -lz -lm -lpthread -ldl -fopenmp
 
 HAVE_DNNL  := $(shell test -e /usr/include/dnnl.h && echo yes || echo no)
 HAVE_CUDNN := $(shell ls $(CUDA_HOME)/include/cudnn.h /usr/include/cudnn.h 2>/dev/null | head -1)
+HAVE_CUBLAS := $(shell ls $(CUDA_HOME)/include/cublas_v2.h 2>/dev/null | head -1)
+HAVE_NCCL  := $(shell ls $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h 2>/dev/null | head -1)
+MPICC      ?= $(shell command -v mpicc 2>/dev/null)
 
 # The library is every .c under common/, one folder per module (see README).
-LIB_SRC  := $(sort $(shell find common -name '*.c'))
+LIB_SRC  := $(filter-out common/train/dist_mpi.c,$(sort $(shell find common -name '*.c')))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_SRC  := $(sort $(wildcard cmd/sp-*.c))
 PROGS    := $(CMD_SRC:cmd/%.c=$(BINDIR)/%)
@@ -48,7 +51,49 @@ MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
 MAN7     := $(wildcard man/man7/*.7)
 
-all: $(PROGS) $(TESTS)
+# The CUDA backend: a plug-in (common/backend/backend_load.c) built wherever
+# nvcc, cuDNN and cuBLAS are found, for CUDA_ARCH (90: H100/H200; the PTX
+# also runs on newer GPUs).  NCCL, when found, joins it for data-parallel
+# training across GPUs.
+CUDA_ARCH ?= 90
+COMMA := ,
+ifneq ($(and $(NVCC),$(HAVE_CUDNN),$(HAVE_CUBLAS)),)
+CUDA_SRC    := $(sort $(wildcard common/backend/cuda/*.cu))
+CUDA_OBJ    := $(CUDA_SRC:%.cu=$(BUILD)/%.o)
+CUDA_PLUGIN := $(BUILD)/libsp-cuda.so
+NVFLAGS     := -O2 -std=c++17 -lineinfo -gencode arch=compute_$(CUDA_ARCH),code=[sm_$(CUDA_ARCH),compute_$(CUDA_ARCH)] \
+               -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra,-Wshadow -Iinclude -Icommon
+CUDA_LIBS   := -L$(CUDA_HOME)/lib64 -Xlinker -rpath=$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart
+ifneq ($(HAVE_NCCL),)
+NVFLAGS     += -DSP_HAVE_NCCL
+CUDA_LIBS   += -lnccl
+endif
+# where programs look for the plug-in: the build, then the installed copy
+$(BUILD)/common/backend/backend_load.o: \
+    LIB_CFLAGS += -DSP_PLUGIN_DIRS='"$(abspath $(BUILD)):$(PREFIX)/lib/sp"'
+endif
+
+# Data-parallel training over MPI: a plug-in too (common/train/dist.c), so
+# the programs need no MPI library unless launched by mpirun.
+ifneq ($(MPICC),)
+MPI_PLUGIN  := $(BUILD)/libsp-mpi.so
+$(BUILD)/common/train/dist.o: LIB_CFLAGS += -DSP_MPI_DIRS='"$(abspath $(BUILD)):$(PREFIX)/lib/sp"'
+endif
+
+all: $(PROGS) $(TESTS) $(CUDA_PLUGIN) $(MPI_PLUGIN)
+
+$(BUILD)/common/backend/cuda/%.o: common/backend/cuda/%.cu $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVFLAGS) -MMD -MP -c $< -o $@
+
+# normal draws that round as the host's (cuda_train.cu)
+$(BUILD)/common/backend/cuda/cuda_train.o: NVFLAGS += --fmad=false
+
+$(CUDA_PLUGIN): $(CUDA_OBJ)
+	$(NVCC) -shared -o $@ $^ $(CUDA_LIBS)
+
+$(MPI_PLUGIN): common/train/dist_mpi.c $(BUILD)/flags
+	$(MPICC) -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -shared -Iinclude -Icommon -o $@ $<
 
 # Objects depend on the effective flags, so changing them rebuilds.
 $(BUILD)/flags: FORCE
@@ -98,13 +143,15 @@ demo:
 	$(MAKE) --no-print-directory -f pipelines/demo.mk SP_BIN=$(abspath $(BINDIR)) && \
 	echo "demo: done in $$(( $$(date +%s) - start )) s, install and build included"
 
-install: $(PROGS)
+install: $(PROGS) $(CUDA_PLUGIN) $(MPI_PLUGIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
 	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(PREFIX)/share/man/man1)
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(PREFIX)/share/man/man5)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(PREFIX)/share/man/man7)
+	$(if $(CUDA_PLUGIN)$(MPI_PLUGIN),install -d $(DESTDIR)$(PREFIX)/lib/sp && \
+	    install -m 644 $(CUDA_PLUGIN) $(MPI_PLUGIN) $(DESTDIR)$(PREFIX)/lib/sp)
 
 # Fuzzing (never part of `make test`): clang's libFuzzer with ASan and
 # UBSan, one target per reader (tests/fuzz/fuzz_*.c), each run for
@@ -131,8 +178,14 @@ print-config:
 	@echo "cflags:    $(ALL_CFLAGS)"
 	@echo "libs:      $(LDLIBS)"
 	@echo "oneDNN:    $(HAVE_DNNL)"
-	@echo "nvcc:      $(if $(NVCC),$(NVCC),not found)"
+	@echo "nvcc:      $(if $(NVCC),$(NVCC) (CUDA_ARCH $(CUDA_ARCH)),not found)"
 	@echo "cuDNN:     $(if $(HAVE_CUDNN),$(HAVE_CUDNN),not found)"
+	@echo "cuBLAS:    $(if $(HAVE_CUBLAS),$(HAVE_CUBLAS),not found)"
+	@echo "  -> $(if $(CUDA_PLUGIN),--device cuda[:N] and auto's GPU: the plug-in $(CUDA_PLUGIN),no CUDA backend: --device cuda says so (needs nvcc$(COMMA) cuDNN and cuBLAS))"
+	@echo "NCCL:      $(if $(HAVE_NCCL),$(HAVE_NCCL),not found)"
+	@echo "  -> $(if $(and $(CUDA_PLUGIN),$(HAVE_NCCL)),gradients summed GPU to GPU under mpirun,$(if $(CUDA_PLUGIN),GPUs under mpirun sum through host memory with MPI,nothing (no CUDA backend)))"
+	@echo "MPI:       $(if $(MPICC),$(MPICC) ($(shell $(MPICC) --showme:version 2>/dev/null | head -c 60)),not found)"
+	@echo "  -> $(if $(MPI_PLUGIN),mpirun -np P sp-finetune / sp-train-mask: data-parallel training (the plug-in $(MPI_PLUGIN)),no data-parallel training: mpirun of an sp program says so (install libopenmpi-dev))"
 	@echo "programs:  $(notdir $(PROGS))"
 
 clean:

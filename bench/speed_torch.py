@@ -5,8 +5,8 @@ cross-entropy, backward, SGD with momentum 0.9 and weight decay 5e-4) or
 of inference (evaluation mode, no autograd), on synthetic data, and the
 peak memory of the process (the interpreter included).
 
-    speed_torch.py NET train|infer BATCH ITERS THREADS
-prints "torch NET MODE IMAGES_PER_S MAX_RSS_KB - PARAMS BASE_RSS_KB",
+    speed_torch.py NET train|infer BATCH ITERS THREADS [DEVICE]
+(DEVICE: cpu, the default, or cuda, with TF32 off as sp computes) prints "torch NET MODE IMAGES_PER_S MAX_RSS_KB - PARAMS BASE_RSS_KB",
 BASE_RSS_KB: the peak before the network was built (interpreter, torch)."""
 import os
 import resource
@@ -24,7 +24,8 @@ WARMUP = 2   # untimed steps: the second is still well slower than the later one
 
 
 def run(model, x, y, train, iters):
-    """Seconds of iters steps after WARMUP untimed ones."""
+    """Seconds of iters steps after WARMUP untimed ones (the device's
+    queue drained before the clock is read)."""
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     model.train(train)
     with torch.set_grad_enabled(train):
@@ -36,21 +37,26 @@ def run(model, x, y, train, iters):
                 F.cross_entropy(model(x), y).backward()
                 opt.step()
             else:
-                model(x).numpy()
+                model(x).cpu().numpy()
+    if x.is_cuda:
+        torch.cuda.synchronize()
     return time.perf_counter() - t0
 
 
 def main():
     net, mode = sys.argv[1], sys.argv[2]
     batch, iters, threads = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    device = sys.argv[6] if len(sys.argv) > 6 else 'cpu'
     torch.set_num_threads(threads)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     torch.manual_seed(1)
     make, shape = NETS[net]
-    model = make()
+    model = make().to(device)
     classes = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
-    x = torch.randn(batch, *shape)
-    y = torch.randint(0, classes, (batch,))
+    x = torch.randn(batch, *shape).to(device)
+    y = torch.randint(0, classes, (batch,)).to(device)
     secs = run(model, x, y, mode == 'train', iters)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     params = sum(p.numel() for p in model.parameters())

@@ -27,7 +27,7 @@ typedef struct options {
 
 static const char usage_text[] =
     "Usage: sp-eval --data FILE.spd [--batch B] [--json] [--logits FILE.npy]\n"
-    "               [--mean V,V,V] [--std V,V,V] [--device cpu|ref] [--threads N] [FILE]\n"
+    "               [--mean V,V,V] [--std V,V,V] [--device NAME] [--threads N] [FILE]\n"
     "Print the top-1 and top-5 accuracy and the mean cross-entropy loss of the\n"
     "network in a checkpoint (FILE, or standard input) on a packed dataset.\n"
     "\n"
@@ -37,7 +37,8 @@ static const char usage_text[] =
     "      --logits FILE    also write the logits, N x classes float32, as .npy\n"
     "      --mean V,V,V     per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V      per-channel standard deviation (default: the checkpoint's)\n"
-    "      --device NAME    cpu (default) or ref\n"
+    "      --device NAME    auto (default: a GPU when there is one, else cpu),\n"
+    "                       cpu, cuda, cuda:N (GPU N) or ref\n"
     "  -t, --threads N      compute threads (default: all cores)\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -62,7 +63,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     int c;
     memset(o, 0, sizeof *o);
     o->batch = 128;
-    o->device = "cpu";
+    o->device = "auto";
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":d:b:jt:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -130,7 +131,7 @@ int main(int argc, char **argv)
         sp_die("%s", sp_error());
     sp_loader_opts lo = {o.batch, 0, 0, SP_AUG_NONE, 0, pre.c, pre.h, pre.w,
                          {pre.mean[0], pre.mean[1], pre.mean[2]},
-                         {pre.std[0], pre.std[1], pre.std[2]}, 2};
+                         {pre.std[0], pre.std[1], pre.std[2]}, 2, 0, 0};
     sp_loader *l = sp_loader_new(d, &lo);
     if (!l)
         sp_die("%s", sp_error());

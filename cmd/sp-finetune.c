@@ -37,7 +37,7 @@ static const char usage_text[] =
     "                   [--lr X] [--momentum M] [--weight-decay W] [--nesterov]\n"
     "                   [--schedule step|cosine] [--step-every E]\n"
     "                   [--augment cifar|imagenet|none] [--mean V,V,V] [--std V,V,V]\n"
-    "                   [--seed S] [--device cpu|ref] [--threads N] [--save-every K]\n"
+    "                   [--seed S] [--device NAME] [--threads N] [--save-every K]\n"
     "                   [--resume] [--log FILE] [FILE] [-o OUT]\n"
     "Train the network in a checkpoint (FILE, or standard input) with SGD and\n"
     "write the weights of its best validation epoch, or of its last epoch without\n"
@@ -63,7 +63,8 @@ static const char usage_text[] =
     "      --mean V,V,V       per-channel mean (default: the checkpoint's)\n"
     "      --std V,V,V        per-channel standard deviation (default: the checkpoint's)\n"
     "  -s, --seed S           seed of data order, augmentation and dropout (default 0)\n"
-    "      --device NAME      cpu (default) or ref\n"
+    "      --device NAME      auto (default: a GPU when there is one, else cpu),\n"
+    "                         cpu, cuda, cuda:N (GPU N) or ref\n"
     "  -t, --threads N        compute threads (default: all cores)\n"
     "      --save-every K     save the resume state every K steps (default 200)\n"
     "                         and after every epoch\n"
@@ -115,7 +116,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     t->sgd.momentum = 0.9f;
     t->sgd.weight_decay = 1e-4f;
     t->save_every = 200;
-    o->device = "cpu";
+    o->device = "auto";
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -234,6 +235,9 @@ int main(int argc, char **argv)
     sp_cli_init("sp-finetune");
     parse_command_line(argc, argv, &o);
     sp_cli_threads(o.threads);
+    int rank = sp_cli_dist(o.threads, o.input);
+    if (rank > 0)
+        o.log = NULL;
     sp_model *m = sp_ckpt_load_or_die(o.input);
     sp_dataset *train = sp_data_open_or_die(o.data);
     sp_dataset *val = o.val ? sp_data_open_or_die(o.val) : NULL;
@@ -253,8 +257,9 @@ int main(int argc, char **argv)
         sp_die("%s", sp_error());
     sp_progress_free(o.bar);
     sp_log_close(o.logf);
-    sp_ckpt_save_or_die(m, o.output);
-    if (state)
+    if (rank == 0)
+        sp_ckpt_save_or_die(m, o.output);
+    if (state && rank == 0)
         unlink(state);
     free(state);
     sp_backend_destroy(b);
@@ -262,5 +267,6 @@ int main(int argc, char **argv)
     if (val)
         sp_data_close(val);
     sp_model_free(m);
+    sp_cli_dist_end();
     return SP_EXIT_OK;
 }

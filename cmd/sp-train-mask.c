@@ -44,7 +44,7 @@ static const char usage_text[] =
     "                     [--sort global|layer] [--pool all|masked]\n"
     "                     [--ssty-loss logit|ce] [--ssty-scale X]\n"
     "                     [--twin-current-scale X] [--round N] [--augment NAME]\n"
-    "                     [--mean V,V,V] [--std V,V,V] [--seed S] [--device cpu|ref]\n"
+    "                     [--mean V,V,V] [--std V,V,V] [--seed S] [--device NAME]\n"
     "                     [--threads N] [--save-every K] [--resume] [--log FILE]\n"
     "                     [FILE] [-o OUT]\n"
     "Run one pruning stage: learn which channels of block K to keep, training the\n"
@@ -86,7 +86,8 @@ static const char usage_text[] =
     "      --std V,V,V        per-channel standard deviation (default: the checkpoint's)\n"
     "  -s, --seed S           seed of data order, augmentation, the twin's redraws and\n"
     "                         the generators (default 0)\n"
-    "      --device NAME      cpu (default) or ref\n"
+    "      --device NAME      auto (default: a GPU when there is one, else cpu),\n"
+    "                         cpu, cuda, cuda:N (GPU N) or ref\n"
     "  -t, --threads N        compute threads (default: all cores)\n"
     "      --save-every K     save the resume state every K steps (default 200)\n"
     "                         and after every epoch\n"
@@ -149,7 +150,7 @@ static void parse_command_line(int argc, char **argv, options *o)
     t->sgd.momentum = 0.9f;
     t->sgd.weight_decay = 5e-4f;
     t->save_every = 200;
-    o->device = "cpu";
+    o->device = "auto";
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":k:d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -330,6 +331,9 @@ int main(int argc, char **argv)
     sp_cli_init("sp-train-mask");
     parse_command_line(argc, argv, &o);
     sp_cli_threads(o.threads);
+    int rank = sp_cli_dist(o.threads, o.input);
+    if (rank > 0)
+        o.log = NULL;
     sp_model *m = sp_ckpt_load_or_die(o.input);
     check_stage(&o, m);
     sp_dataset *train = sp_data_open_or_die(o.data);
@@ -360,10 +364,12 @@ int main(int argc, char **argv)
     sp_progress_free(o.bar);
     sp_model_set_meta(m, "stage.input", crc);
     sp_log_close(o.logf);
-    sp_info("block %d: kept %s of the channels per mask, top-1 %s%% with hard masks", o.block,
+    if (rank == 0)
+        sp_info("block %d: kept %s of the channels per mask, top-1 %s%% with hard masks", o.block,
             sp_model_meta(m, "stage.kept"), sp_model_meta(m, "train.best_top1"));
-    sp_ckpt_save_or_die(m, o.output);
-    if (state)
+    if (rank == 0)
+        sp_ckpt_save_or_die(m, o.output);
+    if (state && rank == 0)
         unlink(state);
     free(state);
     sp_stage_free(st);
@@ -371,5 +377,6 @@ int main(int argc, char **argv)
     sp_data_close(train);
     sp_data_close(val);
     sp_model_free(m);
+    sp_cli_dist_end();
     return SP_EXIT_OK;
 }

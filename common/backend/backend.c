@@ -1,13 +1,12 @@
 /* backend.c: choosing a backend by name, and the output sizes of the
  * shape structs (sp_window_out, the formula the graph also uses). */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "sp/backend.h"
 #include "sp/base.h"
 #include "sp/tensor.h"
-
-#ifdef SP_HAVE_CUDA
-sp_backend *sp_cuda_backend_create(void);   /* common/backend/cuda, built only with nvcc */
-#endif
+#include "backend_load_priv.h"
 
 void sp_conv_shape_out(sp_conv_shape *s)
 {
@@ -21,25 +20,52 @@ void sp_pool_shape_out(sp_pool_shape *s)
     s->ow = sp_window_out(s->w, s->kw, s->sw, s->pw);
 }
 
+/* "cuda" or "cuda:N": the GPU number, or -1 when the name is neither. */
+static int cuda_device(const char *name)
+{
+    if (strcmp(name, "cuda") == 0)
+        return 0;
+    if (strncmp(name, "cuda:", 5) != 0 || name[5] < '0' || name[5] > '9')
+        return -1;
+    char *end;
+    long d = strtol(name + 5, &end, 10);
+    return *end || d > 1024 ? -1 : (int)d;
+}
+
+/* Without the NVIDIA driver's device files there is no GPU, and the CUDA
+ * libraries need not be loaded to learn it. */
+int sp_backend_have_gpu(void)
+{
+    static int have = -1;
+    if (have < 0)
+        have = access("/dev/nvidiactl", F_OK) == 0 && sp_cuda_load_count() > 0;
+    return have;
+}
+
+/* Under mpirun, "cuda" is the GPU of this process's place on its machine. */
+static int local_gpu(void)
+{
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+    int n = local ? sp_cuda_load_count() : 0;
+    return n > 0 ? atoi(local) % n : 0;
+}
+
 sp_backend *sp_backend_create(const char *name)
 {
     if (!name) {
-        sp_errorf("no backend named (expected ref, cpu or cuda)");
+        sp_errorf("no device named (expected auto, cpu, cuda, cuda:N or ref)");
         return NULL;
     }
+    if (strcmp(name, "auto") == 0)
+        name = sp_backend_have_gpu() ? "cuda" : "cpu";
     if (strcmp(name, "ref") == 0)
         return sp_ref_backend_create();
     if (strcmp(name, "cpu") == 0)
         return sp_cpu_backend_create();
-    if (strcmp(name, "cuda") == 0) {
-#ifdef SP_HAVE_CUDA
-        return sp_cuda_backend_create();
-#else
-        sp_errorf("sp was built without CUDA support");
-        return NULL;
-#endif
-    }
-    sp_errorf("unknown backend '%s' (expected ref, cpu or cuda)", name);
+    int gpu = cuda_device(name);
+    if (gpu >= 0)
+        return sp_cuda_load(strcmp(name, "cuda") == 0 ? local_gpu() : gpu);
+    sp_errorf("unknown device '%s' (expected auto, cpu, cuda, cuda:N or ref)", name);
     return NULL;
 }
 

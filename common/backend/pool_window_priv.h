@@ -13,6 +13,13 @@
 #include <stdint.h>
 #include "sp/backend.h"
 
+/* Also compiled for the GPU (common/backend/cuda). */
+#ifdef __CUDACC__
+#define SP_PW_HD __host__ __device__
+#else
+#define SP_PW_HD
+#endif
+
 typedef enum sp_pool_kind { SP_POOL_MAX, SP_POOL_AVG, SP_POOL_ADAPTIVE } sp_pool_kind;
 
 typedef struct sp_pool_span {
@@ -20,32 +27,34 @@ typedef struct sp_pool_span {
     int len;     /* divisor factor, padding included */
 } sp_pool_span;
 
-static inline int sp_pool_imin(int a, int b) { return a < b ? a : b; }
-static inline int sp_pool_imax(int a, int b) { return a > b ? a : b; }
+SP_PW_HD static inline int sp_pool_imin(int a, int b) { return a < b ? a : b; }
+SP_PW_HD static inline int sp_pool_imax(int a, int b) { return a > b ? a : b; }
 
 /* The span of output o along an axis of in inputs and out outputs.
  * Adaptive: [floor(o*in/out), ceil((o+1)*in/out)).  Average: the kernel
  * may hang over the padding but not beyond it, and the padding counts.
  * Max: padding is never read. */
-static inline sp_pool_span sp_pool_span_at(sp_pool_kind kind, int o, int in, int out, int k,
+SP_PW_HD static inline sp_pool_span sp_pool_span_at(sp_pool_kind kind, int o, int in, int out, int k,
                                            int stride, int pad)
 {
     if (kind == SP_POOL_ADAPTIVE) {
         int lo = (int)((int64_t)o * in / out);
         int hi = (int)(((int64_t)(o + 1) * in + out - 1) / out);
-        return (sp_pool_span){lo, hi, hi - lo};
+        sp_pool_span a = {lo, hi, hi - lo};
+        return a;
     }
     int lo = o * stride - pad;
     int hi = kind == SP_POOL_MAX ? lo + k : sp_pool_imin(lo + k, in + pad);
-    return (sp_pool_span){sp_pool_imax(lo, 0), sp_pool_imin(hi, in), hi - lo};
+    sp_pool_span s = {sp_pool_imax(lo, 0), sp_pool_imin(hi, in), hi - lo};
+    return s;
 }
 
-static inline sp_pool_span sp_pool_rows(const sp_pool_shape *s, sp_pool_kind kind, int oy)
+SP_PW_HD static inline sp_pool_span sp_pool_rows(const sp_pool_shape *s, sp_pool_kind kind, int oy)
 {
     return sp_pool_span_at(kind, oy, s->h, s->oh, s->kh, s->sh, s->ph);
 }
 
-static inline sp_pool_span sp_pool_cols(const sp_pool_shape *s, sp_pool_kind kind, int ox)
+SP_PW_HD static inline sp_pool_span sp_pool_cols(const sp_pool_shape *s, sp_pool_kind kind, int ox)
 {
     return sp_pool_span_at(kind, ox, s->w, s->ow, s->kw, s->sw, s->pw);
 }

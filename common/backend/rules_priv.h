@@ -11,15 +11,30 @@
 #include <stdint.h>
 #include "sp/rng.h"
 
+/* The draws below are also compiled for the GPU (common/backend/cuda). */
+#ifdef __CUDACC__
+#define SP_HD __host__ __device__
+#else
+#define SP_HD
+#endif
+#if defined(__CUDA_ARCH__)
+#define SP_SQRTF(x) sqrtf(x)
+#else
+#define SP_SQRTF(x) __builtin_sqrtf(x)
+#endif
+
 /* keep[i] = 0 with probability p, else 1 / (1 - p): one sp_rng stream from
  * sp_rng_init(seed, counter), one sp_rng_uniform() per element in index
- * order, element i dropped when its draw is below p. */
+ * order, element i dropped when its draw is below p; keep holds elements
+ * [first, first + n) of that stream. */
 static inline void sp_dropout_draw(float *keep, size_t n, float p, uint64_t seed,
-                                   uint64_t counter)
+                                   uint64_t counter, size_t first)
 {
     sp_rng r;
     float scale = p < 1.0f ? (float)(1.0 / (1.0 - (double)p)) : 0.0f;
     sp_rng_init(&r, seed, counter);
+    for (size_t i = 0; i < first; i++)
+        sp_rng_uniform(&r);
     for (size_t i = 0; i < n; i++)
         keep[i] = sp_rng_uniform(&r) < (double)p ? 0.0f : scale;
 }
@@ -30,7 +45,7 @@ static inline void sp_dropout_draw(float *keep, size_t n, float p, uint64_t seed
  * the polynomials below rather than libm, so that every backend (and any
  * thread split, and a vectorising compiler) gives the same floats.  Their
  * error, below 1e-6 relative, is far under what a weight draw needs. */
-static inline uint32_t sp_hash32(uint32_t x)
+SP_HD static inline uint32_t sp_hash32(uint32_t x)
 {
     x ^= x >> 16;
     x *= 0x7feb352du;
@@ -42,7 +57,7 @@ static inline uint32_t sp_hash32(uint32_t x)
 
 /* log(x) for x in (0, 1]: exponent and mantissa, log(1+f) by the series
  * of 2 atanh(f / (2 + f)). */
-static inline float sp_poly_logf(float x)
+SP_HD static inline float sp_poly_logf(float x)
 {
     union { float f; uint32_t u; } v = {x};
     int e = (int)((v.u >> 23) & 255u) - 127;
@@ -56,7 +71,7 @@ static inline float sp_poly_logf(float x)
 
 /* sin and cos of 2 pi u for u in [0, 1): Taylor series on [0, pi/2),
  * then the quadrant's swap and signs, as arithmetic (no branches). */
-static inline void sp_poly_sincos2pi(float u, float *sn, float *cs)
+SP_HD static inline void sp_poly_sincos2pi(float u, float *sn, float *cs)
 {
     float t = u * 4.0f;
     int q = (int)t;
@@ -74,24 +89,26 @@ static inline void sp_poly_sincos2pi(float u, float *sn, float *cs)
 
 typedef struct sp_normal_key { uint32_t k0, k1; } sp_normal_key;
 
-static inline sp_normal_key sp_normal_key_of(uint64_t seed, uint64_t counter)
+SP_HD static inline sp_normal_key sp_normal_key_of(uint64_t seed, uint64_t counter)
 {
     uint64_t z = seed + counter * 0x9e3779b97f4a7c15ull + 0x632be59bd9b4e019ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
-    sp_normal_key k = {(uint32_t)z, (uint32_t)(z >> 32)};
+    sp_normal_key k;
+    k.k0 = (uint32_t)z;
+    k.k1 = (uint32_t)(z >> 32);
     return k;
 }
 
 /* Pair j of a draw: (x[2j], x[2j+1]). */
-__attribute__((always_inline)) static inline void sp_normal_pair(uint32_t j, float std, sp_normal_key k, float *a, float *b)
+SP_HD __attribute__((always_inline)) static inline void sp_normal_pair(uint32_t j, float std, sp_normal_key k, float *a, float *b)
 {
     uint32_t h1 = sp_hash32(sp_hash32((2 * j) ^ k.k0) + k.k1);
     uint32_t h2 = sp_hash32(sp_hash32((2 * j + 1) ^ k.k0) + k.k1);
     float u1 = (float)(int32_t)((h1 >> 8) + 1) * 0x1.0p-24f;   /* (0, 1] */
     float u2 = (float)(int32_t)(h2 >> 8) * 0x1.0p-24f;         /* [0, 1) */
-    float rad = std * __builtin_sqrtf(-2.0f * sp_poly_logf(u1)), s, c;
+    float rad = std * SP_SQRTF(-2.0f * sp_poly_logf(u1)), s, c;
     sp_poly_sincos2pi(u2, &s, &c);
     *a = rad * c;
     *b = rad * s;
@@ -105,7 +122,9 @@ __attribute__((always_inline)) static inline void sp_normal_range(float *x, size
 {
     size_t pairs = (hi - lo) / 2;
     uint32_t first = (uint32_t)(lo / 2);
+#ifdef _OPENMP
 #pragma omp simd
+#endif
     for (size_t j = 0; j < pairs; j++)
         sp_normal_pair(first + (uint32_t)j, std, k, &x[2 * j], &x[2 * j + 1]);
     if ((hi - lo) % 2) {
@@ -117,7 +136,7 @@ __attribute__((always_inline)) static inline void sp_normal_range(float *x, size
 
 /* log(sum_k exp(z[k])), shifted by the row's maximum so it cannot
  * overflow; in double. */
-static inline double sp_xent_logsumexp(const float *z, int classes)
+SP_HD static inline double sp_xent_logsumexp(const float *z, int classes)
 {
     double max = -INFINITY, sum = 0.0;
     for (int k = 0; k < classes; k++)
@@ -126,6 +145,32 @@ static inline double sp_xent_logsumexp(const float *z, int classes)
     for (int k = 0; k < classes; k++)
         sum += exp(z[k] - max);
     return max + log(sum);
+}
+
+/* The gradient of one cross-entropy row: d[k] = (softmax(z)[k] - [k == y])
+ * * scale / n (overwrites), lse its log-sum-exp. */
+SP_HD static inline void sp_xent_grad_row(float *d, const float *z, int y, int classes, double lse,
+                                          double scale, int n)
+{
+    for (int k = 0; k < classes; k++) {
+        double g = exp(z[k] - lse) - (k == y ? 1.0 : 0.0);
+        d[k] = (float)(g * scale / n);
+    }
+}
+
+/* One element of torch.optim.SGD (dampening 0) in float32, one rounding
+ * per operation; v is read and written only when momentum != 0. */
+SP_HD static inline float sp_sgd_element(float w, float g, float *v, float lr, float momentum,
+                                         float weight_decay, int nesterov)
+{
+    float d = g;
+    if (weight_decay != 0.0f)
+        d = d + weight_decay * w;
+    if (momentum != 0.0f) {
+        *v = momentum * *v + d;
+        d = nesterov ? d + momentum * *v : *v;
+    }
+    return w - lr * d;
 }
 
 #endif

@@ -1,12 +1,50 @@
 /* cli_compute.c: the set-up every program that runs a network repeats:
  * datasets, backend, preprocessing, the resume state (see
  * cli.h).  Each dies with the library's sentence, as every program did. */
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "sp/backend.h"
 #include "sp/cli.h"
 #include "sp/data.h"
+#include "sp/dist.h"
 #include "sp/preproc.h"
+
+static int dist_ended;
+
+/* A process that exits before sp_cli_dist_end (sp_die) ends the others. */
+static void dist_exit(void)
+{
+    if (dist_ended)
+        sp_dist_finish();
+    else
+        sp_dist_abort(1);
+}
+
+void sp_cli_dist_end(void)
+{
+    dist_ended = 1;
+    sp_dist_finish();
+}
+
+int sp_cli_dist(int threads, const char *input)
+{
+    if (sp_dist_init() < 0)
+        sp_die("%s", sp_error());
+    if (sp_dist_size() < 2)
+        return 0;
+    atexit(dist_exit);
+    if (sp_dist_rank() > 0 && (!input || strcmp(input, "-") == 0))
+        sp_die_usage("under mpirun the input checkpoint must be a FILE operand: only the "
+                     "first process reads standard input");
+    /* the processes of one machine share its cores */
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    int share = local ? atoi(local) : 1;
+    if (threads == 0 && share > 1)
+        omp_set_num_threads(omp_get_num_procs() / share > 0 ? omp_get_num_procs() / share : 1);
+    return sp_dist_rank();
+}
 
 sp_dataset *sp_data_open_or_die(const char *path)
 {

@@ -19,7 +19,7 @@ enum { SLOT_FREE, SLOT_FILLING, SLOT_READY };
 typedef struct slot {
     int state;
     int64_t batch;
-    int n;
+    int n, total;             /* this share's samples, the whole batch's */
     float *images;
     int32_t *labels;
     char *error;              /* a worker's failure, reported by next() */
@@ -40,6 +40,7 @@ struct sp_loader {
     int active, stop, held;   /* held: the slot the consumer is reading, -1 none */
     int nthread;
     pthread_t *thread;
+    int total;                /* the whole batch last returned */
 };
 
 static void fill(sp_loader *l, slot *s, sp_augment_state *st)
@@ -47,6 +48,12 @@ static void fill(sp_loader *l, slot *s, sp_augment_state *st)
     size_t per = (size_t)l->o.c * l->o.h * l->o.w;
     int64_t first = s->batch * l->o.batch;
     int64_t last = first + l->o.batch < l->count ? first + l->o.batch : l->count;
+    s->total = (int)(last - first);
+    if (l->o.parts > 1) {
+        int64_t whole = last - first;
+        last = first + whole * (l->o.part + 1) / l->o.parts;
+        first += whole * l->o.part / l->o.parts;
+    }
     s->n = (int)(last - first);
     for (int64_t k = first; k < last; k++) {
         int64_t idx = l->perm[k];
@@ -223,5 +230,11 @@ int sp_loader_next(sp_loader *l, const float **images, const int32_t **labels, i
     *images = s->images;
     *labels = s->labels;
     *n = s->n;
+    l->total = s->total;
     return 1;
+}
+
+int sp_loader_total(const sp_loader *l)
+{
+    return l->total;
 }

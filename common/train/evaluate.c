@@ -167,6 +167,8 @@ int sp_evaluate(sp_exec *e, sp_loader *l, sp_metrics *out, float *logits,
     const int32_t *lab;
     int n, rc;
     while ((rc = sp_loader_next(l, &img, &lab, &n)) > 0) {
+        if (n == 0)   /* a process's empty share of a small batch (sp/dist.h) */
+            continue;
         if (!logits) {
             buf = sp_xrealloc(buf, (size_t)n * classes * sizeof *buf);
             z = buf;

@@ -151,6 +151,40 @@ static void fold_upload(sp_exec *e, const sp_model *m)
     }
 }
 
+static int has_grad(const xparam *p, int mask_grads)
+{
+    if (!p->w || !(p->info.learnable || p->info.kind == SP_P_MASK))
+        return 0;
+    return p->info.kind != SP_P_MASK || mask_grads;
+}
+
+/* The gradients of the parameters flagged in `with`: one block, each
+ * 64-byte aligned in it, so that the processes of a data-parallel run sum
+ * them in one call (a block held before is freed). */
+static void grad_block(sp_exec *e, const unsigned char *with)
+{
+    sp_backend *b = e->b;
+    if (e->gbuf)
+        b->free(b, e->gbuf);
+    e->gbuf = NULL;
+    e->gnumel = 0;
+    for (int k = 0; k < e->np; k++) {
+        e->p[k].g = NULL;
+        if (with[k])
+            e->gnumel += (e->p[k].numel + 15) / 16 * 16;
+    }
+    if (e->gnumel == 0)
+        return;
+    e->gbuf = b->alloc(b, e->gnumel * sizeof(float));
+    b->fill(b, e->gbuf, 0.0f, e->gnumel);
+    size_t at = 0;
+    for (int k = 0; k < e->np; k++)
+        if (with[k]) {
+            e->p[k].g = e->gbuf + at;
+            at += (e->p[k].numel + 15) / 16 * 16;
+        }
+}
+
 static void alloc_training(sp_exec *e, int mask_grads)
 {
     sp_backend *b = e->b;
@@ -174,20 +208,20 @@ static void alloc_training(sp_exec *e, int mask_grads)
             x->keep = b->alloc(b, nb * x->size * sizeof(float));
         }
     }
+    unsigned char *with = sp_xmalloc((size_t)e->np + 1);
+    for (int k = 0; k < e->np; k++)
+        with[k] = (unsigned char)has_grad(&e->p[k], mask_grads);
+    grad_block(e, with);
+    free(with);
     for (int k = 0; k < e->np; k++) {
         xparam *p = &e->p[k];
-        if (!p->w || !(p->info.learnable || p->info.kind == SP_P_MASK))
-            continue;
-        if (p->info.kind == SP_P_MASK && !mask_grads)
-            continue;
-        p->g = b->alloc(b, p->numel * sizeof(float));
-        b->fill(b, p->g, 0.0f, p->numel);
-        if (p->info.learnable) {
+        if (p->g && p->info.learnable) {
             p->v = b->alloc(b, p->numel * sizeof(float));
             b->fill(b, p->v, 0.0f, p->numel);
         }
     }
     e->scratch = b->alloc(b, nb * e->maxsize * sizeof(float));
+    sp_exec_dist_setup(e);
 }
 
 sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int mask_grads)
@@ -248,14 +282,6 @@ static int named(const char *name, const char *const *names, int n)
     return 0;
 }
 
-static void drop_grad(sp_exec *e, int k)
-{
-    xparam *p = &e->p[k];
-    if (p->g) e->b->free(e->b, p->g);
-    if (p->v) e->b->free(e->b, p->v);
-    p->g = p->v = NULL;
-}
-
 int sp_exec_keep_grads(sp_exec *e, const char *const *names, int n)
 {
     if (!e->train)
@@ -267,16 +293,25 @@ int sp_exec_keep_grads(sp_exec *e, const char *const *names, int n)
         if (k == e->np || !e->p[k].g)
             return sp_errorf("the network has no trained parameter '%s'", names[i]);
     }
+    unsigned char *with = sp_xcalloc((size_t)e->np + 1, 1);
     for (int k = 0; k < e->np; k++)
-        if (!named(e->p[k].info.name, names, n))
-            drop_grad(e, k);
+        with[k] = e->p[k].g && named(e->p[k].info.name, names, n);
+    for (int i = 1; i < e->g->n; i++) {       /* a bias goes with its weight */
+        int w = e->x[i].p[SP_P_WEIGHT], bias = e->x[i].p[SP_P_BIAS];
+        if (bias >= 0 && (w < 0 || !with[w]))
+            with[bias] = 0;
+    }
+    for (int k = 0; k < e->np; k++)
+        if (!with[k] && e->p[k].v) {
+            e->b->free(e->b, e->p[k].v);
+            e->p[k].v = NULL;
+        }
+    grad_block(e, with);
+    free(with);
     free(e->need);
     e->need = sp_xcalloc((size_t)e->g->n, 1);
     for (int i = 1; i < e->g->n; i++) {       /* the graph is in topological order */
-        xnode *x = &e->x[i];
-        int w = x->p[SP_P_WEIGHT], bias = x->p[SP_P_BIAS];
-        if (bias >= 0 && (w < 0 || !e->p[w].g) && e->p[bias].g)
-            drop_grad(e, bias);
+        const xnode *x = &e->x[i];
         for (int kind = 0; kind <= SP_P_MASK; kind++)
             if (x->p[kind] >= 0 && e->p[x->p[kind]].g)
                 e->need[i] = 1;
@@ -296,7 +331,6 @@ void sp_exec_free(sp_exec *e)
     b->sync(b);
     for (int k = 0; k < e->np; k++) {
         if (e->p[k].w) b->free(b, e->p[k].w);
-        if (e->p[k].g) b->free(b, e->p[k].g);
         if (e->p[k].v) b->free(b, e->p[k].v);
     }
     for (int i = 1; i < e->g->n; i++) {
@@ -313,6 +347,9 @@ void sp_exec_free(sp_exec *e)
     for (int i = 0; i < e->nall; i++)
         b->free(b, e->all[i]);
     if (e->scratch) b->free(b, e->scratch);
+    if (e->gbuf) b->free(b, e->gbuf);
+    if (e->bn_local) b->free(b, e->bn_local);
+    if (e->bn_global) b->free(b, e->bn_global);
     b->free(b, e->input);
     b->free(b, e->labels);
     b->free(b, e->loss_dev);
@@ -359,7 +396,7 @@ int sp_exec_download(sp_exec *e, sp_model *m)
             *(int64_t *)t->data += e->train_forwards;
     }
     e->train_forwards = 0;
-    return 0;
+    return e->b->check ? e->b->check(e->b) : 0;
 }
 
 static int learnable_index(const sp_exec *e, int i)

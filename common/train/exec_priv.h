@@ -56,10 +56,41 @@ struct sp_exec {
     unsigned char *need;      /* per node: its output's gradient is wanted
                                  (NULL: every node's; sp_exec_keep_grads) */
     uint64_t drop_seed, drop_counter;
+    /* gradients: one block, so that processes sum them in one call */
+    float *gbuf;
+    size_t gnumel;
+    /* data-parallel training (sp/dist.h): dist when this training
+     * executor runs in one of several processes; dist_on while the last
+     * forward was a training one, whose batch over all processes is
+     * n_global, this process's share starting at sample n_first */
+    int dist, dist_on, dist_failed;
+    int n_global, n_first;
+    double *bn_local, *bn_global;  /* 2 x widest BN, device */
     int64_t train_forwards;   /* since the last download */
 };
 
+/* A node's parameter of one kind: its device value or gradient, NULL
+ * when the node has none. */
+static inline float *sp_exec_node_w(const sp_exec *e, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : e->p[k].w;
+}
+
+static inline float *sp_exec_node_g(const sp_exec *e, int node, sp_param_kind kind)
+{
+    int k = e->x[node].p[kind];
+    return k < 0 ? NULL : e->p[k].g;
+}
+
 float *sp_exec_pool_get(sp_exec *e);
+/* exec_dist.c */
+void sp_exec_dist_setup(sp_exec *e);
+int sp_exec_dist_begin(sp_exec *e);
+void sp_exec_dist_bn_fwd(sp_exec *e, int i, float *out, const float *in);
+void sp_exec_dist_bn_bwd(sp_exec *e, int i, float *din, const float *dout, const float *in);
+int sp_exec_dist_loss(sp_exec *e, double *loss);
+int sp_exec_dist_grads(sp_exec *e);
 void sp_exec_pool_put(sp_exec *e, float *buf);
 
 #endif

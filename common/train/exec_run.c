@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sp/base.h"
+#include "sp/dist.h"
 #include "exec_priv.h"
 
 int sp_exec_set_input(sp_exec *e, const float *images, const int32_t *labels, int n)
@@ -28,18 +29,6 @@ void sp_exec_set_dropout(sp_exec *e, uint64_t seed, uint64_t counter)
 {
     e->drop_seed = seed;
     e->drop_counter = counter;
-}
-
-static float *param(sp_exec *e, int node, sp_param_kind kind)
-{
-    int k = e->x[node].p[kind];
-    return k < 0 ? NULL : e->p[k].w;
-}
-
-static float *pgrad(sp_exec *e, int node, sp_param_kind kind)
-{
-    int k = e->x[node].p[kind];
-    return k < 0 ? NULL : e->p[k].g;
 }
 
 /* Whether node j's output gradient is wanted (sp_exec_keep_grads). */
@@ -68,12 +57,12 @@ static sp_pool_shape pool_shape(const sp_exec *e, int i)
 /* Inference executors may run a conv with its batch norm folded in. */
 static const float *conv_weight(sp_exec *e, int i)
 {
-    return e->x[i].fold_bn ? e->x[i].fw : param(e, i, SP_P_WEIGHT);
+    return e->x[i].fold_bn ? e->x[i].fw : sp_exec_node_w(e, i, SP_P_WEIGHT);
 }
 
 static const float *conv_bias(sp_exec *e, int i)
 {
-    return e->x[i].fold_bn ? e->x[i].fb : param(e, i, SP_P_BIAS);
+    return e->x[i].fold_bn ? e->x[i].fb : sp_exec_node_w(e, i, SP_P_BIAS);
 }
 
 static void forward_node(sp_exec *e, int i, int train)
@@ -112,14 +101,16 @@ static void forward_node(sp_exec *e, int i, int train)
         break;
     }
     case SP_OP_BN:
-        if (train)
+        if (train && e->dist_on)
+            sp_exec_dist_bn_fwd(e, i, out, in);
+        else if (train)
             b->bn_fwd_train(b, out, e->x[i].save_mean, e->x[i].save_invstd,
-                            param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR), in,
-                            param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+                            sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR), in,
+                            sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
                             e->n, nd->c, hw, nd->eps, nd->momentum);
         else
-            b->bn_fwd_infer(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
-                            param(e, i, SP_P_RUNNING_MEAN), param(e, i, SP_P_RUNNING_VAR),
+            b->bn_fwd_infer(b, out, in, sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
+                            sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR),
                             e->n, nd->c, hw, nd->eps);
         break;
     case SP_OP_RELU:
@@ -142,13 +133,14 @@ static void forward_node(sp_exec *e, int i, int train)
         break;
     }
     case SP_OP_LINEAR:
-        b->linear_fwd(b, out, in, param(e, i, SP_P_WEIGHT), param(e, i, SP_P_BIAS),
+        b->linear_fwd(b, out, in, sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
                       e->n, nd->cin, nd->cout);
         break;
     case SP_OP_DROPOUT:
         if (train && nd->p > 0)
             b->dropout_fwd(b, out, e->x[i].keep, in, count, nd->p, e->drop_seed,
-                           e->drop_counter * (uint64_t)e->g->n + (uint64_t)i);
+                           e->drop_counter * (uint64_t)e->g->n + (uint64_t)i,
+                           e->dist_on ? (size_t)e->n_first * e->x[i].size : 0);
         else
             b->copy(b, out, in, count * sizeof(float));
         break;
@@ -163,7 +155,7 @@ static void forward_node(sp_exec *e, int i, int train)
                             nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK:
-        b->mask_fwd(b, out, in, param(e, i, SP_P_MASK), e->n, nd->c, hw);
+        b->mask_fwd(b, out, in, sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
         break;
     case SP_OP_INPUT:
     case SP_OP_COUNT:
@@ -177,6 +169,10 @@ int sp_exec_forward(sp_exec *e, int train)
         return sp_errorf("the executor has no input batch");
     if (train && !e->train)
         return sp_errorf("this executor was built for inference only");
+    if (!train)
+        e->dist_on = 0;
+    else if (sp_exec_dist_begin(e) < 0)
+        return -1;
     sp_graph *g = e->g;
     e->act[0] = e->input;
     for (int i = 1; i < g->n; i++) {
@@ -210,7 +206,9 @@ int sp_exec_forward(sp_exec *e, int train)
     if (train)
         e->train_forwards++;
     e->have_loss = 0;
-    return 0;
+    if (e->dist_failed)
+        return sp_error_prefix("summing the batch norm statistics over the processes");
+    return e->b->check ? e->b->check(e->b) : 0;
 }
 
 void sp_exec_logits(sp_exec *e, float *host)
@@ -224,18 +222,23 @@ float sp_exec_loss(sp_exec *e)
     float loss = 0.0f;
     if (!e->have_labels)
         return loss;
+    /* across processes: the gradient of the whole batch's mean */
+    float scale = e->dist_on ? (float)e->n / (float)e->n_global : 1.0f;
     e->b->xent(e->b, e->loss_dev, e->dlogits, e->act[e->g->n - 1], e->labels,
-               e->n, sp_exec_classes(e), 1.0f);
+               e->n, sp_exec_classes(e), scale);
     e->b->download(e->b, &loss, e->loss_dev, sizeof loss);
     e->have_loss = 1;
-    return loss;
+    double global = loss;
+    if (e->dist_on && sp_exec_dist_loss(e, &global) < 0)
+        global = NAN;
+    return (float)global;
 }
 
 float sp_exec_loss_logit(sp_exec *e)
 {
     if (!e->have_labels)
         return 0.0f;
-    int classes = sp_exec_classes(e), n = e->n;
+    int classes = sp_exec_classes(e), n = e->n, total = e->dist_on ? e->n_global : n;
     size_t count = (size_t)n * classes;
     float *z = sp_xmalloc(count * sizeof *z), *dz = sp_xcalloc(count, sizeof *dz);
     int32_t *y = sp_xmalloc((size_t)n * sizeof *y);
@@ -248,14 +251,16 @@ float sp_exec_loss_logit(sp_exec *e)
             continue;
         }
         sum += z[(size_t)i * classes + y[i]];
-        dz[(size_t)i * classes + y[i]] = -1.0f / (float)n;
+        dz[(size_t)i * classes + y[i]] = -1.0f / (float)total;
     }
     e->b->upload(e->b, e->dlogits, dz, count * sizeof *dz);
     free(z);
     free(dz);
     free(y);
     e->have_loss = 1;
-    return (float)(-sum / n);
+    if (e->dist_on && sp_dist_sum_host(&sum, 1) < 0)
+        sum = NAN;
+    return (float)(-sum / total);
 }
 
 /* Where the gradient for input slot k of node i goes: its own buffer when
@@ -294,16 +299,20 @@ static void backward_node(sp_exec *e, int i)
     switch (nd->op) {
     case SP_OP_CONV: {
         sp_conv_shape s = conv_shape(e, i);
-        float *dw = pgrad(e, i, SP_P_WEIGHT);
+        float *dw = sp_exec_node_g(e, i, SP_P_WEIGHT);
         if (dw)
-            b->conv_bwd_filter(b, dw, pgrad(e, i, SP_P_BIAS), dout, in, &s);
+            b->conv_bwd_filter(b, dw, sp_exec_node_g(e, i, SP_P_BIAS), dout, in, &s);
         if (din)
-            b->conv_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), &s);
+            b->conv_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
         break;
     }
     case SP_OP_BN:
-        b->bn_bwd(b, din ? din : e->scratch, pgrad(e, i, SP_P_WEIGHT), pgrad(e, i, SP_P_BIAS),
-                  dout, in, param(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
+        if (e->dist_on) {
+            sp_exec_dist_bn_bwd(e, i, din ? din : e->scratch, dout, in);
+            break;
+        }
+        b->bn_bwd(b, din ? din : e->scratch, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
+                  dout, in, sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
                   e->n, nd->c, hw);
         break;
     case SP_OP_RELU:
@@ -331,12 +340,12 @@ static void backward_node(sp_exec *e, int i)
         }
         break;
     case SP_OP_LINEAR: {
-        float *dw = pgrad(e, i, SP_P_WEIGHT);
+        float *dw = sp_exec_node_g(e, i, SP_P_WEIGHT);
         if (dw)
-            b->linear_bwd_weight(b, dw, pgrad(e, i, SP_P_BIAS), dout, in, e->n, nd->cin,
-                                 nd->cout);
+            b->linear_bwd_weight(b, dw, sp_exec_node_g(e, i, SP_P_BIAS), dout, in, e->n,
+                                 nd->cin, nd->cout);
         if (din)
-            b->linear_bwd_data(b, din, dout, param(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
+            b->linear_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
         break;
     }
     case SP_OP_DROPOUT:
@@ -357,9 +366,9 @@ static void backward_node(sp_exec *e, int i)
                                 nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK: {
-        float *dm = pgrad(e, i, SP_P_MASK);
+        float *dm = sp_exec_node_g(e, i, SP_P_MASK);
         if (din || dm)
-            b->mask_bwd(b, din ? din : e->scratch, dm, dout, in, param(e, i, SP_P_MASK),
+            b->mask_bwd(b, din ? din : e->scratch, dm, dout, in, sp_exec_node_w(e, i, SP_P_MASK),
                         e->n, nd->c, hw);
         break;
     }
@@ -409,9 +418,8 @@ int sp_exec_backward(sp_exec *e)
     if (!e->have_loss)
         return sp_errorf("the backward pass needs the loss of a forward pass first");
     sp_backend *b = e->b;
-    for (int k = 0; k < e->np; k++)
-        if (e->p[k].g)
-            b->fill(b, e->p[k].g, 0.0f, e->p[k].numel);
+    if (e->gbuf)
+        b->fill(b, e->gbuf, 0.0f, e->gnumel);
     int last = e->g->n - 1;
     memset(e->grad, 0, (size_t)e->g->n * sizeof *e->grad);
     e->grad[last] = e->dlogits;
@@ -426,7 +434,9 @@ int sp_exec_backward(sp_exec *e)
             sp_exec_pool_put(e, e->grad[i]);
         e->grad[i] = NULL;
     }
-    return 0;
+    if (e->dist_on && sp_exec_dist_grads(e) < 0)
+        return -1;
+    return e->b->check ? e->b->check(e->b) : 0;
 }
 
 void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o)

@@ -3,13 +3,19 @@
  * The position of the run is one number, the global step; the epoch and
  * the batch within it follow from it.  Weights go to the host only to save
  * the state, to keep the best epoch and at the end.  The pruning stage runs
- * this same loop with hooks (sp_train_hooks) around each step and epoch. */
+ * this same loop with hooks (sp_train_hooks) around each step and epoch.
+ *
+ * In one of several processes (sp/dist.h) every process reads the same
+ * batches and trains on, and validates, its share of each; the executor
+ * sums what must be summed, so the processes stay equal, and only rank 0
+ * reports progress and writes the resume state. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sp/base.h"
+#include "sp/dist.h"
 #include "train_state_priv.h"
 
 static double now(void)
@@ -44,6 +50,8 @@ static sp_loader *make_loader(const sp_dataset *d, const sp_train_opts *o, int t
     memcpy(lo.mean, o->pre.mean, sizeof lo.mean);
     memcpy(lo.std, o->pre.std, sizeof lo.std);
     lo.threads = o->loader_threads > 0 ? o->loader_threads : 2;
+    lo.part = sp_dist_rank();   /* each process makes only its share (sp/dist.h) */
+    lo.parts = sp_dist_size();
     return sp_loader_new(d, &lo);
 }
 
@@ -62,7 +70,7 @@ static const sp_train_hooks no_hooks;
 
 static int save(run *r)
 {
-    if (!r->o->state)
+    if (!r->o->state || sp_dist_rank() != 0)
         return 0;
     if (sp_exec_download(r->e, r->m) < 0)
         return -1;
@@ -109,7 +117,7 @@ static int train_epoch(run *r, int epoch)
         return -1;
     const float *img;
     const int32_t *lab;
-    int n, rc;
+    int n, rc, report = sp_dist_rank() == 0;
     double t0 = now(), loss_sum = 0;
     int64_t losses = 0;
     while ((rc = sp_loader_next(r->tl, &img, &lab, &n)) > 0) {
@@ -117,6 +125,9 @@ static int train_epoch(run *r, int epoch)
         sgd.lr = (float)sp_schedule_lr(o->schedule, o->sgd.lr, r->pos.step, nb, o->epochs,
                                        o->step_every);
         float loss;
+        if (n < 1)
+            return sp_errorf("a batch of %d images cannot be shared by %d processes",
+                             sp_loader_total(r->tl), sp_dist_size());
         if (step(r, img, lab, n, r->pos.step - (int64_t)epoch * nb, &sgd, &loss) < 0)
             return -1;
         r->pos.step++;
@@ -133,10 +144,10 @@ static int train_epoch(run *r, int epoch)
         r->p.train_loss = loss_sum / (double)++losses;
         r->p.accuracy = sp_metrics_top1(&bm);
         r->p.lr = sgd.lr;
-        r->p.images_per_s = t1 > t0 ? n / (t1 - t0) : 0;
+        r->p.images_per_s = t1 > t0 ? sp_loader_total(r->tl) / (t1 - t0) : 0;
         r->p.validated = 0;
         t0 = t1;
-        if (o->on_step)
+        if (o->on_step && report)
             o->on_step(o->ctx, &r->p);
         if (o->save_every > 0 && r->pos.step % o->save_every == 0 && r->p.batch < nb &&
             save(r) < 0)
@@ -152,6 +163,15 @@ static int validate(run *r, int epoch)
         return -1;
     if (r->vl && sp_evaluate(r->e, r->vl, &r->p.val, NULL, &r->o->validating) < 0)
         return -1;
+    /* each process validated its share of every batch */
+    double sums[4] = {(double)r->p.val.n, r->p.val.loss_sum, (double)r->p.val.top1,
+                      (double)r->p.val.top5};
+    if (sp_dist_sum_host(sums, 4) < 0)
+        return -1;
+    r->p.val.n = (int64_t)sums[0];
+    r->p.val.loss_sum = sums[1];
+    r->p.val.top1 = (int64_t)sums[2];
+    r->p.val.top5 = (int64_t)sums[3];
     if (sp_exec_download(r->e, r->m) < 0)
         return -1;
     /* without a validation set, the last epoch is the result */
@@ -166,7 +186,7 @@ static int validate(run *r, int epoch)
     r->p.validated = r->vl != NULL;
     r->p.best_epoch = r->pos.best_epoch;
     r->p.best_top1 = r->pos.best_top1;
-    if (r->o->on_epoch)
+    if (r->o->on_epoch && sp_dist_rank() == 0)
         r->o->on_epoch(r->o->ctx, &r->p);
     return 0;
 }

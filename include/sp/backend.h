@@ -50,6 +50,10 @@ struct sp_backend {
     void (*accumulate)(sp_backend *b, float *dst /* += */, const float *src, size_t n);
     void (*scale)(sp_backend *b, float *x, float alpha, size_t n);
     void (*sync)(sp_backend *b);                            /* wait for queued work */
+    /* Optional (NULL: operations never fail): 0, or -1 with the error
+     * recorded when an operation failed since the backend was made (a GPU
+     * runs them asynchronously; the executor calls it after every pass). */
+    int (*check)(sp_backend *b);
     void (*destroy)(sp_backend *b);
 
     /* convolution: out N,K,OH,OW; in N,C,H,W; w K,C/groups,KH,KW; bias K or NULL */
@@ -74,6 +78,32 @@ struct sp_backend {
     void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
                    const float *dout, const float *in, const float *gamma,
                    const float *save_mean, const float *save_invstd, int n, int c, int hw);
+
+    /* Batch norm across processes (data-parallel training, sp/dist.h): the
+     * training passes split at their per-channel sums, which are added up
+     * over the processes in between.  sums are 2 x C doubles of device
+     * memory, overwritten; count is the values per channel over all
+     * processes.  Either all four members or none.
+     *   bn_sums:          sums = (sum x, sum x^2) of this process's values
+     *   bn_fwd_sums:      bn_fwd_train with the mean and biased variance of
+     *                     the summed statistics
+     *   bn_bwd_sums:      sums = (sum dout, sum dout * xhat)
+     *   bn_bwd_from_sums: bn_bwd with the summed `global` sums for din, and
+     *                     dgamma += local[C + c], dbeta += local[c] (this
+     *                     process's share, so that summing the parameter
+     *                     gradients over the processes counts each once) */
+    void (*bn_sums)(sp_backend *b, double *sums, const float *in, int n, int c, int hw);
+    void (*bn_fwd_sums)(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                        float *running_mean, float *running_var, const float *in,
+                        const float *gamma, const float *beta, const double *sums,
+                        double count, int n, int c, int hw, float eps, float momentum);
+    void (*bn_bwd_sums)(sp_backend *b, double *sums, const float *dout, const float *in,
+                        const float *save_mean, const float *save_invstd, int n, int c, int hw);
+    void (*bn_bwd_from_sums)(sp_backend *b, float *din /* = */, float *dgamma /* += */,
+                             float *dbeta /* += */, const float *dout, const float *in,
+                             const float *gamma, const float *save_mean,
+                             const float *save_invstd, const double *local,
+                             const double *global, double count, int n, int c, int hw);
 
     /* max pooling; ws is the backend's opaque workspace of maxpool_ws_bytes
      * (NULL in inference) */
@@ -114,9 +144,11 @@ struct sp_backend {
                              int h, int w, int sh, int sw, int lo, int hi);
 
     /* dropout: keep is a float buffer of n entries the forward fills with
-     * 0 or 1/(1-p) from (seed, counter); backward multiplies by it */
+     * 0 or 1/(1-p): entries [first, first + n) of the draw keyed by (seed,
+     * counter) (first > 0: a process's share of a batch, sp/dist.h);
+     * backward multiplies by it */
     void (*dropout_fwd)(sp_backend *b, float *out, float *keep, const float *in, size_t n,
-                        float p, uint64_t seed, uint64_t counter);
+                        float p, uint64_t seed, uint64_t counter, size_t first);
     void (*dropout_bwd)(sp_backend *b, float *din /* = */, const float *dout, const float *keep, size_t n);
 
     /* softmax cross-entropy, mean over the batch.  labels are int32 on the
@@ -164,9 +196,13 @@ struct sp_backend {
 
 enum { SP_OWN_IN = 1, SP_OWN_OUT = 2 };
 
-/* Backends by name ("ref", "cpu", "cuda"); NULL with an error when the
- * name is unknown or the device is not available. */
+/* Backends by name: "ref", "cpu", "cuda" (GPU 0), "cuda:N" or "auto" (a
+ * GPU when one can be used, else cpu); NULL with an error when the name is
+ * unknown or the device is not available.  The CUDA backend is a plug-in
+ * (backend_load.c) opened on first use. */
 sp_backend *sp_backend_create(const char *name);
+/* Whether "auto" would choose a GPU. */
+int sp_backend_have_gpu(void);
 void sp_backend_destroy(sp_backend *b);
 
 sp_backend *sp_ref_backend_create(void);

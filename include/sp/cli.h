@@ -99,9 +99,19 @@ void sp_cli_threads(int n);
  * them sleep at once unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set
  * (common/cli/cli_threads.c). */
 const char *sp_cli_wait_policy(void);
+/* Data-parallel training (sp/dist.h): join the processes of an mpirun
+ * launch, or die; the compute threads (--threads, 0: not given) are the
+ * machine's cores shared among its processes; input is the FILE operand
+ * (NULL or "-": standard input, which only the first process has).
+ * Returns this process's rank: only rank 0 writes outputs and logs. */
+int sp_cli_dist(int threads, const char *input);
+/* The program succeeded: leave the launch.  A process that exits without
+ * it (sp_die) ends every other process of the launch. */
+void sp_cli_dist_end(void);
 /* A packed dataset (sp_data_open), or die. */
 struct sp_dataset *sp_data_open_or_die(const char *path);
-/* The backend --device names ("cpu", "ref"), or die. */
+/* The backend --device names ("auto", "cpu", "cuda", "cuda:N", "ref"), or
+ * die. */
 struct sp_backend *sp_backend_create_or_die(const char *device);
 /* The preprocessing of network m on dataset d (d may be NULL) with --mean
  * and --std (NULL: keep) applied, or die: a bad checkpoint is named as

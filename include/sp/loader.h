@@ -34,6 +34,10 @@ typedef struct sp_loader_opts {
     int c, h, w;              /* network input */
     float mean[3], std[3];    /* per channel, on the [0, 1] scale */
     int threads;              /* background workers (>= 1) */
+    /* Data-parallel training (sp/dist.h): only share `part` of `parts`
+     * of every batch is made, samples [n*part/parts, n*(part+1)/parts) of
+     * a batch of n; parts 0 or 1: the whole batch. */
+    int part, parts;
 } sp_loader_opts;
 
 typedef struct sp_loader sp_loader;
@@ -49,6 +53,9 @@ void sp_loader_start(sp_loader *l, int epoch, int64_t first);
  * *labels and *n set, valid until the next call; 0 after the last batch;
  * -1 with an error (a record that does not decode). */
 int sp_loader_next(sp_loader *l, const float **images, const int32_t **labels, int *n);
+/* The size of the whole batch sp_loader_next returned last (its n unless
+ * the loader makes a share). */
+int sp_loader_total(const sp_loader *l);
 
 /* One sample, the same as the loader makes it (for tests): out holds
  * c*h*w floats. */

@@ -16,7 +16,7 @@ leak=$(grep -rl '#include "sp/cli.h"' common | grep -v '^common/cli/')
 # printf-family calls on stdout/stderr, exit(), abort(): library code
 # reports errors with sp_errorf and returns.
 noisy=$(grep -rnE '\b(exit|_exit|abort)\s*\(|\b(stderr|stdout)\b|(^|[^a-z_])(printf|puts|putchar)\s*\(' \
-        --include='*.c' common | grep -v '^common/cli/' \
+        --include='*.c' --include='*.cu' common | grep -v '^common/cli/' \
         | grep -vE '^common/core/base\.c:[0-9]+:\s*(fprintf\(stderr, "sp: out of memory|abort\(\);)')
 [ -z "$noisy" ] && ok "the library never prints or exits" \
     || fail "the library never prints or exits" "$(echo "$noisy" | head -n 3)"

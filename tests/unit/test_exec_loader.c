@@ -54,7 +54,7 @@ static sp_dataset *make_dataset(char *path)
 
 static sp_loader_opts opts(sp_augment a, int h, int w)
 {
-    sp_loader_opts o = {8, 1, 0, a, 5, C, h, w, {0.25f, 0.5f, 0.75f}, {0.5f, 0.25f, 2.0f}, 2};
+    sp_loader_opts o = {8, 1, 0, a, 5, C, h, w, {0.25f, 0.5f, 0.75f}, {0.5f, 0.25f, 2.0f}, 2, 0, 0};
     return o;
 }
 
@@ -188,6 +188,36 @@ static void check_loader(const sp_dataset *d)
     sp_loader_free(l);
 }
 
+/* Three processes' shares of every batch (sp/dist.h), put back in place,
+ * are the whole batches, augmentation included. */
+static void check_shares(const sp_dataset *d)
+{
+    float whole[N], got[N];
+    int nw, count = 0, totals_ok = 1;
+    read_epoch(d, 2, 0, 0, whole, &nw);
+    for (int k = 0; k < N; k++)
+        got[k] = NAN;
+    for (int part = 0; part < 3; part++) {
+        sp_loader_opts o = opts(SP_AUG_CIFAR, H, W);
+        o.part = part;
+        o.parts = 3;
+        sp_loader *l = sp_loader_new(d, &o);
+        const float *img;
+        const int32_t *lab;
+        int n;
+        sp_loader_start(l, 0, 0);
+        for (int b = 0; sp_loader_next(l, &img, &lab, &n) > 0; b++) {
+            int total = sp_loader_total(l), lo = total * part / 3;
+            totals_ok &= total == (N - b * o.batch < o.batch ? N - b * o.batch : o.batch);
+            for (int i = 0; i < n; i++, count++)
+                got[b * o.batch + lo + i] = img[(size_t)i * C * H * W + 2 * W + 2];
+        }
+        sp_loader_free(l);
+    }
+    CHECKF(count == N && totals_ok, "loader_shares_cover_the_batches", "%d of %d samples", count, N);
+    CHECK(memcmp(whole, got, sizeof got) == 0, "loader_shares_are_the_whole_batch");
+}
+
 int main(void)
 {
     char path[] = "/tmp/sp-test-loader-XXXXXX";
@@ -198,6 +228,7 @@ int main(void)
         return 1;
     }
     check_plain(d);
+    check_shares(d);
     check_cifar(d);
     check_imagenet(d);
     check_loader(d);

@@ -322,8 +322,10 @@ int main(void)
     const char *names[] = {"ref", "cpu", "cuda"};
     for (size_t i = 0; i < SP_COUNT(names); i++) {
         sp_backend *b = sp_backend_create(names[i]);
-        if (!b)
+        if (!b) {
+            printf("# skip %s: %s\n", names[i], sp_error());
             continue;
+        }
         check_sens(b, "method/sens_resnet20.safetensors", 1e-4);
         check_sens(b, "method/sens_vgg16.safetensors", 1e-4);
         sp_backend_destroy(b);

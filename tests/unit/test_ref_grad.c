@@ -354,7 +354,7 @@ static void shortcut_fwd(gc *g)
 static void dropout_fwd(gc *g)
 {
     ew_op *o = g->op;
-    be->dropout_fwd(be, g->out, o->keep, o->x, o->n, o->p, 42, 7);
+    be->dropout_fwd(be, g->out, o->keep, o->x, o->n, o->p, 42, 7, 0);
 }
 
 static void check_act(sp_act act)

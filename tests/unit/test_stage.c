@@ -179,8 +179,10 @@ int main(void)
     const char *names[] = {"ref", "cpu", "cuda"};
     for (size_t i = 0; i < SP_COUNT(names); i++) {
         sp_backend *b = sp_backend_create(names[i]);
-        if (!b)
+        if (!b) {
+            printf("# skip %s: %s\n", names[i], sp_error());
             continue;
+        }
         check_steps(b, &f, 1e-4);
         sp_backend_destroy(b);
     }

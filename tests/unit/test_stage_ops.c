@@ -150,7 +150,7 @@ int main(void)
     for (size_t i = 0; i < SP_COUNT(backends); i++) {
         sp_backend *b = sp_backend_create(backends[i]);
         if (!b) {
-            printf("# %s backend not built: %s\n", backends[i], sp_error());
+            printf("# skip %s: %s\n", backends[i], sp_error());
             continue;
         }
         check_fill_normal(ref, b);

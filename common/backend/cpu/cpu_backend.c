@@ -44,6 +44,10 @@ static void cpu_fill_table(sp_backend *b)
     b->bn_fwd_train = sp_cpu_bn_fwd_train;
     b->bn_fwd_infer = sp_cpu_bn_fwd_infer;
     b->bn_bwd = sp_cpu_bn_bwd;
+    b->bn_sums = sp_cpu_bn_sums;
+    b->bn_fwd_sums = sp_cpu_bn_fwd_sums;
+    b->bn_bwd_sums = sp_cpu_bn_bwd_sums;
+    b->bn_bwd_from_sums = sp_cpu_bn_bwd_from_sums;
     b->maxpool_ws_bytes = sp_cpu_maxpool_ws_bytes;
     b->maxpool_fwd = sp_cpu_maxpool_fwd;
     b->maxpool_bwd = sp_cpu_maxpool_bwd;

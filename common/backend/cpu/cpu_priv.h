@@ -78,6 +78,20 @@ void sp_cpu_bn_bwd(sp_backend *b, float *din, float *dgamma, float *dbeta,
                    const float *dout, const float *in, const float *gamma,
                    const float *save_mean, const float *save_invstd, int n, int c, int hw);
 
+/* cpu_bn_sums.c */
+void sp_cpu_bn_sums(sp_backend *b, double *sums, const float *in, int n, int c, int hw);
+void sp_cpu_bn_fwd_sums(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                        float *running_mean, float *running_var, const float *in,
+                        const float *gamma, const float *beta, const double *sums,
+                        double count, int n, int c, int hw, float eps, float momentum);
+void sp_cpu_bn_bwd_sums(sp_backend *b, double *sums, const float *dout, const float *in,
+                        const float *save_mean, const float *save_invstd, int n, int c, int hw);
+void sp_cpu_bn_bwd_from_sums(sp_backend *b, float *din, float *dgamma, float *dbeta,
+                             const float *dout, const float *in, const float *gamma,
+                             const float *save_mean, const float *save_invstd,
+                             const double *local, const double *global, double count,
+                             int n, int c, int hw);
+
 /* cpu_pool.c */
 size_t sp_cpu_maxpool_ws_bytes(sp_backend *b, const sp_pool_shape *s);
 void sp_cpu_maxpool_fwd(sp_backend *b, float *out, void *ws, const float *in,
@@ -113,7 +127,7 @@ void sp_cpu_pad_shortcut_fwd(sp_backend *b, float *out, const float *in, int n, 
 void sp_cpu_pad_shortcut_bwd(sp_backend *b, float *din, const float *dout, int n, int c,
                              int h, int w, int sh, int sw, int lo, int hi);
 void sp_cpu_dropout_fwd(sp_backend *b, float *out, float *keep, const float *in, size_t n,
-                        float p, uint64_t seed, uint64_t counter);
+                        float p, uint64_t seed, uint64_t counter, size_t first);
 void sp_cpu_dropout_bwd(sp_backend *b, float *din, const float *dout, const float *keep,
                         size_t n);
 

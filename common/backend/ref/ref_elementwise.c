@@ -112,10 +112,10 @@ void sp_ref_pad_shortcut_bwd(sp_backend *b, float *din /* N,C,H,W; = */,
 
 void sp_ref_dropout_fwd(sp_backend *b, float *out /* n */, float *keep /* n */,
                         const float *in /* n */, size_t n, float p, uint64_t seed,
-                        uint64_t counter)
+                        uint64_t counter, size_t first)
 {
     (void)b;
-    sp_dropout_draw(keep, n, p, seed, counter);
+    sp_dropout_draw(keep, n, p, seed, counter, first);
     for (size_t i = 0; i < n; i++)
         out[i] = in[i] * keep[i];
 }

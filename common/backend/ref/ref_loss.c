@@ -22,13 +22,8 @@ void sp_ref_xent(sp_backend *b, float *loss /* 1 */, float *dlogits /* N,classes
         int valid = y >= 0 && y < classes;
         double lse = sp_xent_logsumexp(z, classes);
         total += valid ? lse - z[y] : NAN;
-        if (dlogits) {
-            float *d = dlogits + (size_t)i * classes;
-            for (int k = 0; k < classes; k++) {
-                double g = exp(z[k] - lse) - (k == y ? 1.0 : 0.0);
-                d[k] = (float)(g * scale / n);
-            }
-        }
+        if (dlogits)
+            sp_xent_grad_row(dlogits + (size_t)i * classes, z, y, classes, lse, scale, n);
     }
     if (loss)
         *loss = (float)(total / n);

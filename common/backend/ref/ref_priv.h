@@ -83,7 +83,7 @@ void sp_ref_pad_shortcut_fwd(sp_backend *b, float *out, const float *in, int n, 
 void sp_ref_pad_shortcut_bwd(sp_backend *b, float *din, const float *dout, int n, int c,
                              int h, int w, int sh, int sw, int lo, int hi);
 void sp_ref_dropout_fwd(sp_backend *b, float *out, float *keep, const float *in, size_t n,
-                        float p, uint64_t seed, uint64_t counter);
+                        float p, uint64_t seed, uint64_t counter, size_t first);
 void sp_ref_dropout_bwd(sp_backend *b, float *din, const float *dout, const float *keep,
                         size_t n);
 

@@ -9,19 +9,12 @@
  * w and v are updated in place; v may be NULL when momentum is 0.
  * PyTorch's first step sets v = d, which is the same as starting from v = 0. */
 #include "ref_priv.h"
+#include "../rules_priv.h"
 
 void sp_ref_sgd(sp_backend *b, float *w /* n */, const float *g /* n */, float *v /* n */,
                 size_t n, float lr, float momentum, float weight_decay, int nesterov)
 {
     (void)b;
-    for (size_t i = 0; i < n; i++) {
-        float d = g[i];
-        if (weight_decay != 0.0f)
-            d = d + weight_decay * w[i];
-        if (momentum != 0.0f) {
-            v[i] = momentum * v[i] + d;
-            d = nesterov ? d + momentum * v[i] : v[i];
-        }
-        w[i] = w[i] - lr * d;
-    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = sp_sgd_element(w[i], g[i], v ? &v[i] : NULL, lr, momentum, weight_decay, nesterov);
 }

@@ -1,0 +1,204 @@
+/* cuda_bn.cu: batch normalisation over (N, C, HW), as the reference backend
+ * (ref_bn.c) defines it, with kernels of this backend rather than cuDNN's:
+ * a training pass splits at its per-channel sums (in double, as the
+ * reference's) so that data-parallel training can add them up across
+ * processes between the two halves (sp/backend.h, bn_sums).
+ *
+ *   forward:  sums = (sum x, sum x^2) per channel; mean, var = sq/cnt -
+ *             mean^2 (double), save_mean, save_invstd, running statistics
+ *             (unbiased variance, momentum); out = (x - mean) * invstd *
+ *             gamma + beta (overwrites)
+ *   backward: sums = (sum dy, sum dy * xhat); din = gamma * invstd * (dy -
+ *             sum dy / cnt - xhat * sum dy xhat / cnt) (overwrites);
+ *             dgamma += sum dy xhat, dbeta += sum dy (this process's sums) */
+#include <math.h>
+#include "cuda_priv.h"
+
+#define SUM_THREADS 256
+
+/* Per-channel pair of sums over the n * hw values of channel blockIdx.x,
+ * the values split over gridDim.y blocks; mode 0: (x, x^2), mode 1:
+ * (dy, dy * (x - mean) * invstd). */
+static __global__ void k_sums(double *sums, const float *a, const float *x, const float *mean,
+                              const float *invstd, int n, int c, int hw, int mode)
+{
+    __shared__ double s0[SUM_THREADS], s1[SUM_THREADS];
+    int ch = blockIdx.x;
+    size_t total = (size_t)n * hw;
+    double m = mode ? mean[ch] : 0.0, is = mode ? invstd[ch] : 0.0, t0 = 0.0, t1 = 0.0;
+    for (size_t j = (size_t)blockIdx.y * blockDim.x + threadIdx.x; j < total;
+         j += (size_t)gridDim.y * blockDim.x) {
+        size_t i = j / hw, p = j % hw, o = (i * c + ch) * hw + p;
+        double v = a[o];
+        t0 += v;
+        t1 += mode ? v * ((x[o] - m) * is) : v * v;
+    }
+    s0[threadIdx.x] = t0;
+    s1[threadIdx.x] = t1;
+    __syncthreads();
+    for (int h = blockDim.x / 2; h > 0; h /= 2) {
+        if ((int)threadIdx.x < h) {
+            s0[threadIdx.x] += s0[threadIdx.x + h];
+            s1[threadIdx.x] += s1[threadIdx.x + h];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        atomicAdd(&sums[ch], s0[0]);
+        atomicAdd(&sums[c + ch], s1[0]);
+    }
+}
+
+static void launch_sums(cuda_ctx *x, double *sums, const float *a, const float *in,
+                        const float *mean, const float *invstd, int n, int c, int hw, int mode)
+{
+    size_t total = (size_t)n * hw;
+    unsigned parts = (unsigned)((total + SUM_THREADS * 16 - 1) / (SUM_THREADS * 16));
+    if (parts > 64)
+        parts = 64;
+    if (parts < 1)
+        parts = 1;
+    CUDA_OK(x, cudaMemsetAsync(sums, 0, 2 * (size_t)c * sizeof(double), x->stream));
+    dim3 grid((unsigned)c, parts);
+    k_sums<<<grid, SUM_THREADS, 0, x->stream>>>(sums, a, in, mean, invstd, n, c, hw, mode);
+    CUDA_LAUNCHED(x);
+}
+
+static __global__ void k_stats(float *save_mean, float *save_invstd, float *rmean, float *rvar,
+                               const double *sums, double cnt, int c, float eps, float momentum)
+{
+    int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c)
+        return;
+    double mean = sums[ch] / cnt, var = sums[c + ch] / cnt - mean * mean;
+    if (var < 0.0)
+        var = 0.0;
+    save_mean[ch] = (float)mean;
+    save_invstd[ch] = (float)(1.0 / sqrt(var + eps));
+    double unbiased = cnt > 1 ? var * cnt / (cnt - 1) : var;
+    if (rmean)
+        rmean[ch] = (float)((1.0 - momentum) * rmean[ch] + momentum * mean);
+    if (rvar)
+        rvar[ch] = (float)((1.0 - momentum) * rvar[ch] + momentum * unbiased);
+}
+
+/* out = (x - mean) * invstd * gamma + beta; infer: invstd from var. */
+static __global__ void k_apply(float *out, const float *in, const float *gamma,
+                               const float *beta, const float *mean, const float *scale,
+                               int is_var, float eps, size_t total, int c, int hw)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int ch = (int)((i / hw) % c);
+        float is = is_var ? 1.0f / sqrtf(scale[ch] + eps) : scale[ch];
+        float g = gamma ? gamma[ch] : 1.0f, bt = beta ? beta[ch] : 0.0f;
+        out[i] = (in[i] - mean[ch]) * is * g + bt;
+    }
+}
+
+static __global__ void k_bwd(float *din, const float *dout, const float *in, const float *gamma,
+                             const float *mean, const float *invstd, const double *sums,
+                             double cnt, size_t total, int c, int hw)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        int ch = (int)((i / hw) % c);
+        float is = invstd[ch], g = gamma ? gamma[ch] : 1.0f;
+        float xhat = (in[i] - mean[ch]) * is;
+        float mdy = (float)(sums[ch] / cnt), mdyx = (float)(sums[c + ch] / cnt);
+        din[i] = g * is * (dout[i] - mdy - xhat * mdyx);
+    }
+}
+
+static __global__ void k_param_grads(float *dgamma, float *dbeta, const double *sums, int c)
+{
+    int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c)
+        return;
+    if (dgamma)
+        dgamma[ch] = (float)(dgamma[ch] + sums[c + ch]);
+    if (dbeta)
+        dbeta[ch] = (float)(dbeta[ch] + sums[ch]);
+}
+
+void sp_cuda_bn_sums(sp_backend *b, double *sums, const float *in, int n, int c, int hw)
+{
+    cuda_ctx *x = cuda_of(b);
+    if (!x->failed[0])
+        launch_sums(x, sums, in, in, NULL, NULL, n, c, hw, 0);
+}
+
+void sp_cuda_bn_fwd_sums(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                         float *running_mean, float *running_var, const float *in,
+                         const float *gamma, const float *beta, const double *sums,
+                         double count, int n, int c, int hw, float eps, float momentum)
+{
+    cuda_ctx *x = cuda_of(b);
+    if (x->failed[0])
+        return;
+    size_t total = (size_t)n * c * hw;
+    k_stats<<<(c + 127) / 128, 128, 0, x->stream>>>(save_mean, save_invstd, running_mean,
+                                                    running_var, sums, count, c, eps, momentum);
+    k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
+        out, in, gamma, beta, save_mean, save_invstd, 0, eps, total, c, hw);
+    CUDA_LAUNCHED(x);
+}
+
+void sp_cuda_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                          float *running_mean, float *running_var, const float *in,
+                          const float *gamma, const float *beta, int n, int c, int hw,
+                          float eps, float momentum)
+{
+    double *sums = sp_cuda_sums(cuda_of(b), 2 * (size_t)c);
+    sp_cuda_bn_sums(b, sums, in, n, c, hw);
+    sp_cuda_bn_fwd_sums(b, out, save_mean, save_invstd, running_mean, running_var, in, gamma,
+                        beta, sums, (double)n * hw, n, c, hw, eps, momentum);
+}
+
+void sp_cuda_bn_fwd_infer(sp_backend *b, float *out, const float *in, const float *gamma,
+                          const float *beta, const float *mean, const float *var,
+                          int n, int c, int hw, float eps)
+{
+    cuda_ctx *x = cuda_of(b);
+    if (x->failed[0])
+        return;
+    size_t total = (size_t)n * c * hw;
+    k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
+        out, in, gamma, beta, mean, var, 1, eps, total, c, hw);
+    CUDA_LAUNCHED(x);
+}
+
+void sp_cuda_bn_bwd_sums(sp_backend *b, double *sums, const float *dout, const float *in,
+                         const float *save_mean, const float *save_invstd, int n, int c, int hw)
+{
+    cuda_ctx *x = cuda_of(b);
+    if (!x->failed[0])
+        launch_sums(x, sums, dout, in, save_mean, save_invstd, n, c, hw, 1);
+}
+
+void sp_cuda_bn_bwd_from_sums(sp_backend *b, float *din, float *dgamma, float *dbeta,
+                              const float *dout, const float *in, const float *gamma,
+                              const float *save_mean, const float *save_invstd,
+                              const double *local, const double *global, double count,
+                              int n, int c, int hw)
+{
+    cuda_ctx *x = cuda_of(b);
+    if (x->failed[0])
+        return;
+    size_t total = (size_t)n * c * hw;
+    k_bwd<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
+        din, dout, in, gamma, save_mean, save_invstd, global, count, total, c, hw);
+    if (dgamma || dbeta)
+        k_param_grads<<<(c + 127) / 128, 128, 0, x->stream>>>(dgamma, dbeta, local, c);
+    CUDA_LAUNCHED(x);
+}
+
+void sp_cuda_bn_bwd(sp_backend *b, float *din, float *dgamma, float *dbeta, const float *dout,
+                    const float *in, const float *gamma, const float *save_mean,
+                    const float *save_invstd, int n, int c, int hw)
+{
+    double *sums = sp_cuda_sums(cuda_of(b), 2 * (size_t)c);
+    sp_cuda_bn_bwd_sums(b, sums, dout, in, save_mean, save_invstd, n, c, hw);
+    sp_cuda_bn_bwd_from_sums(b, din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd,
+                             sums, sums, (double)n * hw, n, c, hw);
+}
