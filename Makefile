@@ -128,7 +128,8 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
 
-# The test command of the quick start: installs what is missing, builds, runs.
+# The test command of the quick start: installs what is missing, builds, runs
+# (TESTS_ONLY=PATTERN: only the tests whose name contains PATTERN).
 test:
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory all
