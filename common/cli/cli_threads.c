@@ -11,9 +11,8 @@
  * before main() runs and before the C library's environment can be
  * changed.  So the executable's first initialiser (.preinit_array, which
  * runs before any shared library's) starts the program again with
- * OMP_WAIT_POLICY=passive added to its environment, once (SP_WAIT_CHOSEN
- * marks that sp chose it); if that fails, the program goes on with the
- * runtime's default. */
+ * OMP_WAIT_POLICY=passive added to its environment, once; if that fails,
+ * the program goes on with the runtime's default. */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +36,7 @@ static void restart_with_policy(int argc, char **argv, char **envp)
     (void)argc;
     if (set_by_user(envp))
         return;
-    static char *env[MAX_ENV + 3];
+    static char *env[MAX_ENV + 2];
     int n = 0;
     for (char **e = envp; e && *e; e++) {
         if (n == MAX_ENV)
@@ -45,7 +44,6 @@ static void restart_with_policy(int argc, char **argv, char **envp)
         env[n++] = *e;
     }
     env[n++] = (char *)POLICY "passive";
-    env[n++] = (char *)"SP_WAIT_CHOSEN=1";
     env[n] = NULL;
     execve("/proc/self/exe", argv, env);
 }
@@ -57,15 +55,4 @@ void sp_cli_threads(int n)
 {
     if (n)
         omp_set_num_threads(n);
-}
-
-const char *sp_cli_wait_policy(void)
-{
-    const char *p = getenv("OMP_WAIT_POLICY");
-    if (p && getenv("SP_WAIT_CHOSEN") && strcmp(p, "passive") == 0)
-        return "idle threads sleep at once (chosen by sp; set OMP_WAIT_POLICY to override)";
-    if (p)
-        return strcmp(p, "passive") == 0 ? "idle threads sleep at once (OMP_WAIT_POLICY)"
-                                         : "idle threads spin (OMP_WAIT_POLICY)";
-    return "idle threads spin, then sleep (the OpenMP default)";
 }

@@ -93,12 +93,10 @@ struct sp_backend;
 struct sp_dataset;
 struct sp_preproc;
 /* --threads N: the compute threads; 0 (not given) keeps OpenMP's default,
- * every core.  Call before the first parallel region. */
+ * every core.  Call before the first parallel region.  (Idle threads
+ * sleep at once unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set:
+ * common/cli/cli_threads.c.) */
 void sp_cli_threads(int n);
-/* How idle OpenMP threads wait, in words: a program that computes makes
- * them sleep at once unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set
- * (common/cli/cli_threads.c). */
-const char *sp_cli_wait_policy(void);
 /* Data-parallel training (sp/dist.h): join the processes of an mpirun
  * launch, or die; the compute threads (--threads, 0: not given) are the
  * machine's cores shared among its processes; input is the FILE operand

@@ -24,7 +24,7 @@ sp-init --arch resnet20 --input 1x8x8 --seed 2 -o "$T/net.spk" 2>"$T/e" || fail 
 # default is 300000)
 policy() {
     name=$1 want=$2; shift 2
-    env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u SP_WAIT_CHOSEN "$@" OMP_DISPLAY_ENV=verbose \
+    env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$@" OMP_DISPLAY_ENV=verbose \
         "$BIN/sp-eval" --data "$T/val.spd" --threads 1 < "$T/net.spk" >"$T/out" 2>"$T/err"
     got=$(sed -n "s/^ *GOMP_SPINCOUNT = '\(.*\)'/\1/p" "$T/err")
     if [ -z "$got" ]; then
