@@ -1,5 +1,5 @@
 /* pack_tars.c: the ILSVRC2012 archives, read in place: the train archive
- * (a tar holding one tar per class, nXXXXXXXX.tar) and the validation
+ * (a tar holding one tar per class, named by WordNet id such as n01440764.tar) and the validation
  * archive (flat JPEGs) with a labels file. */
 #include <archive.h>
 #include <archive_entry.h>

@@ -91,34 +91,6 @@ static int calibrate_bn(sp_backend *b, sp_model *m, const float *x, int n, uint6
     return rc;
 }
 
-/* Unfused evaluation-mode logits of n samples (malloc'd), NULL on failure. */
-static float *logits_of(sp_backend *b, const sp_model *m, const float *x, int n, int *classes)
-{
-    sp_exec *e = sp_exec_new_flags(b, m, n, 0, 0, SP_EXEC_UNFUSED);
-    if (!e)
-        return NULL;
-    float *out = NULL;
-    if (sp_exec_set_input(e, x, NULL, n) == 0 && sp_exec_forward(e, 0) == 0) {
-        *classes = sp_exec_classes(e);
-        out = sp_xmalloc((size_t)n * (size_t)*classes * sizeof *out);
-        sp_exec_logits(e, out);
-    }
-    sp_exec_free(e);
-    return out;
-}
-
-static int same_tensors(const sp_model *a, const sp_model *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->t[i].name, b->t[i].name) != 0 ||
-            sp_tensor_bytes(&a->t[i]) != sp_tensor_bytes(&b->t[i]) ||
-            memcmp(a->t[i].data, b->t[i].data, sp_tensor_bytes(&a->t[i])) != 0)
-            return 0;
-    return 1;
-}
-
 static int64_t params_of(const sp_graph *g)
 {
     sp_count c;
@@ -299,12 +271,12 @@ static void test_case(sp_backend *be, const ccase *t)
     }
     sp_model *masked = sp_model_clone(m);
     int classes = 0, classes2 = 0;
-    float *want = logits_of(be, masked, x, t->batch, &classes);
+    float *want = t_logits_of(be, masked, x, t->batch, &classes);
 
     int rc = sp_stage_compress(m);
     CHECKF(rc == 0, test, "%s", sp_error());
     if (rc == 0) {
-        float *got = logits_of(be, m, x, t->batch, &classes2);
+        float *got = t_logits_of(be, m, x, t->batch, &classes2);
         double err = want && got && classes == classes2
                          ? t_rel_err(got, want, (size_t)t->batch * classes) : -1;
         printf("# %s: relative difference %.3g, parameters %lld -> %lld\n", test, err,
@@ -316,7 +288,7 @@ static void test_case(sp_backend *be, const ccase *t)
             for (int i = 0; i < ns; i++)
                 for (int ch = 0; ch < c[i]; ch++)
                     mask_data(masked, s[i].mask[1])[ch] = 1.0f;
-            float *untied = logits_of(be, masked, x, t->batch, &classes2);
+            float *untied = t_logits_of(be, masked, x, t->batch, &classes2);
             double e2 = untied && got ? t_rel_err(untied, got, (size_t)t->batch * classes) : -1;
             printf("# %s: without the tied mask: relative difference %.3g\n", test, e2);
             snprintf(name, sizeof name, "%s_tied_mask_matters", test);
@@ -505,7 +477,7 @@ static void test_select_stage(void)
     /* Refusals leave the model as it was. */
     sp_model *again = sp_model_clone(m);
     CHECK(sp_select_stage(again, &o) < 0 && strstr(sp_error(), "trained stage") &&
-          same_tensors(again, m), "select_refuses_trained");
+          t_same_tensors(again, m), "select_refuses_trained");
     sp_model_free(again);
     sp_model *x = sp_model_clone(orig);
     o.block = 3;
@@ -517,7 +489,7 @@ static void test_select_stage(void)
     o.block = 0;
     sp_model_set_meta(x, "stage.compressed", "3,0");
     CHECK(sp_select_stage(x, &o) < 0 && strstr(sp_error(), "compressed already") &&
-          same_tensors(x, orig), "select_refuses_compressed_block");
+          t_same_tensors(x, orig), "select_refuses_compressed_block");
     sp_model_set_meta(x, "stage.compressed", NULL);
     o.rate = 0;
     CHECK(sp_select_stage(x, &o) < 0 && strstr(sp_error(), "rate"), "select_refuses_rate");
@@ -603,7 +575,7 @@ static void test_select_twin(void)
     sp_model *before = sp_model_clone(m);
     o.block = 2;
     CHECK(rc == 0 && sp_select_stage(m, &o) < 0 && strstr(sp_error(), "twin/") &&
-          same_tensors(m, before) && meta_is(m, "stage.state", "compressed"),
+          t_same_tensors(m, before) && meta_is(m, "stage.state", "compressed"),
           "select_refuses_pruned_without_twin");
     sp_model_free(before);
     sp_model_free(m);
@@ -630,7 +602,7 @@ static void test_compress_small(sp_backend *be)
     memset(mask_data(zero, "relu2.m"), 0, 5 * sizeof(float));
     sp_model *kept = sp_model_clone(zero);
     CHECK(sp_stage_compress(zero) < 0 && strstr(sp_error(), "'relu2.m' is all zeros") &&
-          same_tensors(zero, kept) && meta_is(zero, "stage.state", "trained"),
+          t_same_tensors(zero, kept) && meta_is(zero, "stage.state", "trained"),
           "compress_refuses_all_zero_mask");
     sp_model_free(kept);
     sp_model_free(zero);
@@ -645,9 +617,9 @@ static void test_compress_small(sp_backend *be)
     sp_rng_init(&r, 5, 5);
     sp_rng_fill_uniform(&r, x, 2 * 3 * 36, -1.0f, 1.0f);
     int classes, classes2;
-    float *want = logits_of(be, bin, x, 2, &classes);
+    float *want = t_logits_of(be, bin, x, 2, &classes);
     int rc = sp_stage_compress(m);
-    float *got = rc == 0 ? logits_of(be, m, x, 2, &classes2) : NULL;
+    float *got = rc == 0 ? t_logits_of(be, m, x, 2, &classes2) : NULL;
     double err = want && got ? t_rel_err(got, want, (size_t)2 * classes) : -1;
     CHECKF(rc == 0 && err >= 0 && err <= 1e-6 &&
            m->graph->node[sp_graph_find(m->graph, "c1")].cout == 3 &&

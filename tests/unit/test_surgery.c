@@ -55,34 +55,6 @@ static void randomise_bn(sp_model *m, uint64_t seed)
     free(p);
 }
 
-/* Unfused evaluation-mode logits of n samples (malloc'd), NULL on failure. */
-static float *logits_of(sp_backend *b, const sp_model *m, const float *x, int n, int *classes)
-{
-    sp_exec *e = sp_exec_new_flags(b, m, n, 0, 0, SP_EXEC_UNFUSED);
-    if (!e)
-        return NULL;
-    float *out = NULL;
-    if (sp_exec_set_input(e, x, NULL, n) == 0 && sp_exec_forward(e, 0) == 0) {
-        *classes = sp_exec_classes(e);
-        out = sp_xmalloc((size_t)n * (size_t)*classes * sizeof *out);
-        sp_exec_logits(e, out);
-    }
-    sp_exec_free(e);
-    return out;
-}
-
-static int same_tensors(const sp_model *a, const sp_model *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (int i = 0; i < a->n; i++)
-        if (strcmp(a->t[i].name, b->t[i].name) != 0 || a->t[i].dtype != b->t[i].dtype ||
-            !sp_shape_equal(a->t[i].ndim, a->t[i].shape, b->t[i].ndim, b->t[i].shape) ||
-            memcmp(a->t[i].data, b->t[i].data, sp_tensor_bytes(&a->t[i])) != 0)
-            return 0;
-    return 1;
-}
-
 static int same_json(const sp_graph *a, const sp_graph *b)
 {
     char *ja = sp_graph_to_json(a), *jb = sp_graph_to_json(b);
@@ -184,7 +156,7 @@ static void test_hand_built(void)
     CHECK(sp_mask_sites(m->graph, 5, &s) == 0 && s == NULL, "hand_sites_empty_block");
     CHECK(sp_mask_sites(m->graph, 3, &s) < 0 && strstr(sp_error(), "no block 3") && s == NULL,
           "hand_sites_unknown_block");
-    CHECK(sp_mask_remove_all(m) == 0 && same_tensors(m, orig), "hand_remove_nothing");
+    CHECK(sp_mask_remove_all(m) == 0 && t_same_tensors(m, orig), "hand_remove_nothing");
 
     int r = sp_mask_insert(m, 0);
     CHECKF(r == 0, "hand_insert", "%s", sp_error());
@@ -201,7 +173,7 @@ static void test_hand_built(void)
     r = sp_mask_insert(m, 0);
     CHECK(r < 0 && strstr(sp_error(), "already"), "hand_insert_twice_refused");
     CHECK(sp_mask_remove_all(m) == 0 && same_json(m->graph, orig->graph) &&
-          same_tensors(m, orig), "hand_remove_all");
+          t_same_tensors(m, orig), "hand_remove_all");
     sp_model_free(orig);
     sp_model_free(m);
 }
@@ -288,7 +260,7 @@ static void test_masks(sp_backend *be, sp_model *m, const sp_model *orig, const 
     sp_rng_init(&r, 11, 1);
     sp_rng_fill_uniform(&r, x, (int64_t)nx, -1.0f, 1.0f);
     int classes = 0, classes2 = 0;
-    float *before = logits_of(be, m, x, f->batch, &classes);
+    float *before = t_logits_of(be, m, x, f->batch, &classes);
 
     /* Masks of every block, one block at a time. */
     int nmask = 0, inserted = 1;
@@ -344,7 +316,7 @@ static void test_masks(sp_backend *be, sp_model *m, const sp_model *orig, const 
     CHECK(sp_mask_insert(m, orig->graph->block[0].id) < 0 && strstr(sp_error(), "already"),
           name);
 
-    float *after = logits_of(be, m, x, f->batch, &classes2);
+    float *after = t_logits_of(be, m, x, f->batch, &classes2);
     snprintf(name, sizeof name, "%s_logits_unchanged", f->arch);
     double err = before && after && classes == classes2
                      ? t_rel_err(after, before, (size_t)f->batch * classes) : -1;
@@ -354,7 +326,7 @@ static void test_masks(sp_backend *be, sp_model *m, const sp_model *orig, const 
     free(x);
 
     sp_model *back = round_trip(m);
-    int ok = back && same_json(back->graph, m->graph) && same_tensors(back, m);
+    int ok = back && same_json(back->graph, m->graph) && t_same_tensors(back, m);
     if (ok && sp_mask_sites(back->graph, orig->graph->block[0].id, &s) > 0) {
         int mk = sp_graph_find(back->graph, s[0].mask[s[0].nmask - 1]);
         ok = mk > 0 && back->graph->node[mk].op == SP_OP_MASK;
@@ -366,7 +338,7 @@ static void test_masks(sp_backend *be, sp_model *m, const sp_model *orig, const 
 
     int rm = sp_mask_remove_all(m);
     snprintf(name, sizeof name, "%s_remove_all", f->arch);
-    CHECKF(rm == 0 && same_json(m->graph, orig->graph) && same_tensors(m, orig) &&
+    CHECKF(rm == 0 && same_json(m->graph, orig->graph) && t_same_tensors(m, orig) &&
            sp_model_check(m) == 0, name, "%s", sp_error());
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sp/base.h"
+#include "sp/exec.h"
 #include "sp/safetensors.h"
 #include "testlib.h"
 
@@ -116,4 +117,31 @@ const char *t_fixture_meta(const t_fixture *f, const char *key)
             return f->meta[i].value;
     fprintf(stderr, "the fixture %s lacks metadata '%s'\n", f->path, key);
     exit(1);
+}
+
+float *t_logits_of(sp_backend *b, const sp_model *m, const float *x, int n, int *classes)
+{
+    sp_exec *e = sp_exec_new_flags(b, m, n, 0, 0, SP_EXEC_UNFUSED);
+    if (!e)
+        return NULL;
+    float *out = NULL;
+    if (sp_exec_set_input(e, x, NULL, n) == 0 && sp_exec_forward(e, 0) == 0) {
+        *classes = sp_exec_classes(e);
+        out = sp_xmalloc((size_t)n * (size_t)*classes * sizeof *out);
+        sp_exec_logits(e, out);
+    }
+    sp_exec_free(e);
+    return out;
+}
+
+int t_same_tensors(const sp_model *a, const sp_model *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->t[i].name, b->t[i].name) != 0 || a->t[i].dtype != b->t[i].dtype ||
+            !sp_shape_equal(a->t[i].ndim, a->t[i].shape, b->t[i].ndim, b->t[i].shape) ||
+            memcmp(a->t[i].data, b->t[i].data, sp_tensor_bytes(&a->t[i])) != 0)
+            return 0;
+    return 1;
 }

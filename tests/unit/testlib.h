@@ -34,6 +34,14 @@ const sp_tensor *t_fixture_find(const t_fixture *f, const char *name);
 const sp_tensor *t_fixture_get(const t_fixture *f, const char *name);
 const char *t_fixture_meta(const t_fixture *f, const char *key);
 
+/* Unfused evaluation-mode logits of n samples of x (malloc'd; *classes
+ * set), NULL on failure. */
+struct sp_backend;
+float *t_logits_of(struct sp_backend *b, const sp_model *m, const float *x, int n, int *classes);
+/* Whether a and b hold the same tensors: names, types, shapes and bytes,
+ * in the same order. */
+int t_same_tensors(const sp_model *a, const sp_model *b);
+
 /* Exit status for main(): 1 if any check failed. */
 int t_done(void);
 
