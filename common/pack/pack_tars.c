@@ -1,6 +1,7 @@
 /* pack_tars.c: the ILSVRC2012 archives, read in place: the train archive
- * (a tar holding one tar per class, named by WordNet id such as n01440764.tar) and the validation
- * archive (flat JPEGs) with a labels file. */
+ * (a tar holding one tar per class, named by its WordNet id, such as
+ * n01440764.tar) and the validation archive (flat JPEGs) with a labels
+ * file. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
