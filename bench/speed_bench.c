@@ -28,10 +28,14 @@ static long max_rss_kb(void)
     return ru.ru_maxrss;
 }
 
+/* Wall time, or with SP_BENCH_CLOCK=cpu the process's CPU time: on a
+ * busy machine a one-thread run's CPU time still compares two versions. */
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const char *clock = getenv("SP_BENCH_CLOCK");
+    clock_gettime(clock && !strcmp(clock, "cpu") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC,
+                  &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -108,8 +112,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < batch; i++)
         y[i] = (int32_t)sp_rng_below(&r, (uint32_t)g->classes);
 
-    /* an inference executor folds batch norms, as sp-eval's does */
-    sp_exec *e = sp_exec_new(b, m, batch, train, 0);
+    /* an inference executor folds batch norms, as sp-eval's does;
+     * SP_BENCH_ORDER=nchw|nhwc overrides its choice of activation order */
+    const char *order = getenv("SP_BENCH_ORDER");
+    unsigned flags = !order ? 0 : !strcmp(order, "nhwc") ? SP_EXEC_NHWC : SP_EXEC_NCHW;
+    sp_exec *e = sp_exec_new_flags(b, m, batch, train, 0, flags);
     if (!e) {
         fprintf(stderr, "speed_bench: %s\n", sp_error());
         return 1;

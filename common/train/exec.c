@@ -265,8 +265,10 @@ sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int trai
     e->dlogits = b->alloc(b, (size_t)batch * classes * sizeof(float));
     if (train)
         alloc_training(e, mask_grads);
-    else if (!(flags & SP_EXEC_UNFUSED))
+    else if (!(flags & SP_EXEC_UNFUSED)) {
         plan_fusion(e);
+        sp_exec_plan_layout(e, flags);
+    }
     if (sp_exec_upload(e, m) < 0) {
         sp_exec_free(e);
         return NULL;

@@ -31,6 +31,11 @@ typedef struct xnode {
     float *fw, *fb;           /* conv with fold_bn: folded weights and bias */
     int chain;                /* conv: the conv alone reading its output, or 0 */
     int own_in;               /* conv: this pass's input is in the backend's layout */
+    int alias_in;             /* alias: the input (0 or 1) whose buffer it takes */
+    /* channels-last inference (exec_layout.c) */
+    int nhwc_run;             /* runs the backend's channels-last variant */
+    int nhwc_out;             /* its output is stored N,H,W,C */
+    int sum;                  /* conv: adds into this node's buffer (a shortcut), or 0 */
 } xnode;
 
 struct sp_exec {
@@ -84,6 +89,8 @@ static inline float *sp_exec_node_g(const sp_exec *e, int node, sp_param_kind ki
 }
 
 float *sp_exec_pool_get(sp_exec *e);
+/* exec_layout.c */
+void sp_exec_plan_layout(sp_exec *e, unsigned flags);
 /* exec_dist.c */
 void sp_exec_dist_setup(sp_exec *e);
 int sp_exec_dist_begin(sp_exec *e);

@@ -73,7 +73,7 @@ static void forward_node(sp_exec *e, int i, int train)
     const float *in = e->act[nd->in[0]];
     float *out = e->act[i];
     size_t n = (size_t)e->n, count = n * e->x[i].size;
-    int hw = nd->h * nd->w;
+    int hw = nd->h * nd->w, nhwc = e->x[i].nhwc_run;
 
     switch (nd->op) {
     case SP_OP_CONV: {
@@ -89,7 +89,10 @@ static void forward_node(sp_exec *e, int i, int train)
             e->x[x->chain].own_in = ok;
             own |= ok ? SP_OWN_OUT : 0;
         }
-        if (own) {
+        if (x->nhwc_run) {
+            int f = (e->x[nd->in[0]].nhwc_out ? 0 : SP_NHWC_IN_NCHW) | (x->sum ? SP_NHWC_SUM : 0);
+            b->nhwc.conv_fwd(b, out, in, w, bias, &s, x->act - 1, f);
+        } else if (own) {
             b->conv_fwd_own(b, out, in, w, bias, &s, x->act - 1, own);
         } else if (x->act && b->conv_fwd_act) {
             b->conv_fwd_act(b, out, in, w, bias, &s, (sp_act)(x->act - 1));
@@ -119,17 +122,20 @@ static void forward_node(sp_exec *e, int i, int train)
         break;
     case SP_OP_MAXPOOL: {
         sp_pool_shape s = pool_shape(e, i);
-        b->maxpool_fwd(b, out, train ? e->x[i].ws : NULL, in, &s);
+        if (nhwc)
+            b->nhwc.maxpool_fwd(b, out, in, &s);
+        else
+            b->maxpool_fwd(b, out, train ? e->x[i].ws : NULL, in, &s);
         break;
     }
     case SP_OP_AVGPOOL: {
         sp_pool_shape s = pool_shape(e, i);
-        b->avgpool_fwd(b, out, in, &s);
+        (nhwc ? b->nhwc.avgpool_fwd : b->avgpool_fwd)(b, out, in, &s);
         break;
     }
     case SP_OP_ADAPTIVE_AVGPOOL: {
         sp_pool_shape s = pool_shape(e, i);
-        b->adaptive_avgpool_fwd(b, out, in, &s);
+        (nhwc ? b->nhwc.adaptive_avgpool_fwd : b->adaptive_avgpool_fwd)(b, out, in, &s);
         break;
     }
     case SP_OP_LINEAR:
@@ -145,22 +151,51 @@ static void forward_node(sp_exec *e, int i, int train)
             b->copy(b, out, in, count * sizeof(float));
         break;
     case SP_OP_FLATTEN:
-        b->copy(b, out, in, count * sizeof(float));
+        if (nhwc)
+            b->nhwc.reorder(b, out, in, e->n, src->c, src->h, src->w, 0);
+        else
+            b->copy(b, out, in, count * sizeof(float));
         break;
     case SP_OP_ADD:
         b->add_fwd(b, out, in, e->act[nd->in[1]], count);
         break;
     case SP_OP_PAD_SHORTCUT:
-        b->pad_shortcut_fwd(b, out, in, e->n, src->c, src->h, src->w, nd->sh, nd->sw,
-                            nd->pad_lo, nd->pad_hi);
+        (nhwc ? b->nhwc.pad_shortcut_fwd : b->pad_shortcut_fwd)(b, out, in, e->n, src->c,
+                                                                src->h, src->w, nd->sh, nd->sw,
+                                                                nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK:
-        b->mask_fwd(b, out, in, sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
+        (nhwc ? b->nhwc.mask_fwd : b->mask_fwd)(b, out, in, sp_exec_node_w(e, i, SP_P_MASK),
+                                                e->n, nd->c, hw);
         break;
     case SP_OP_INPUT:
     case SP_OP_COUNT:
         break;
     }
+}
+
+/* forward_node, with any channels-last input of a node that only runs
+ * on NCHW converted first (channels-last inference, exec_layout.c). */
+static void forward_nchw(sp_exec *e, int i, int train)
+{
+    const sp_node *nd = &e->g->node[i];
+    float *held[2] = {NULL, NULL}, *tmp[2] = {NULL, NULL};
+    for (int k = 0; k < 2 && !e->x[i].nhwc_run; k++) {
+        int j = nd->in[k];
+        if (j < 0 || !e->x[j].nhwc_out || (k == 1 && j == nd->in[0]))
+            continue;
+        const sp_node *src = &e->g->node[j];
+        tmp[k] = sp_exec_pool_get(e);
+        e->b->nhwc.reorder(e->b, tmp[k], e->act[j], e->n, src->c, src->h, src->w, 0);
+        held[k] = e->act[j];
+        e->act[j] = tmp[k];
+    }
+    forward_node(e, i, train);
+    for (int k = 0; k < 2; k++)
+        if (tmp[k]) {
+            e->act[nd->in[k]] = held[k];
+            sp_exec_pool_put(e, tmp[k]);
+        }
 }
 
 int sp_exec_forward(sp_exec *e, int train)
@@ -177,15 +212,20 @@ int sp_exec_forward(sp_exec *e, int train)
     e->act[0] = e->input;
     for (int i = 1; i < g->n; i++) {
         const sp_node *nd = &g->node[i];
-        int shared = e->x[i].inplace || e->x[i].alias;
-        if (shared)
-            e->act[i] = e->act[nd->in[0]];
-        else if (!e->train)
+        const xnode *x = &e->x[i];
+        int shared = x->inplace || x->alias, from = nd->in[x->alias_in];
+        if (shared) {
+            e->act[i] = e->act[from];
+        } else if (x->sum) {                /* the shortcut's buffer becomes i's */
+            e->act[i] = e->act[x->sum];
+            e->act[x->sum] = NULL;
+        } else if (!e->train) {
             e->act[i] = sp_exec_pool_get(e);
-        if (!e->x[i].alias)
-            forward_node(e, i, train);
+        }
+        if (!x->alias)
+            forward_nchw(e, i, train);
         if (shared && !e->train)
-            e->act[nd->in[0]] = NULL;       /* the buffer now belongs to i */
+            e->act[from] = NULL;            /* the buffer now belongs to i */
         if (!e->train && e->x[i].nconsumers == 0 && i != g->n - 1) {
             sp_exec_pool_put(e, e->act[i]);
             e->act[i] = NULL;

@@ -3,7 +3,8 @@
  * The executor walks the graph and calls these; it never knows which device
  * it runs on.  All pointers are device pointers obtained from alloc (host
  * memory for the reference and CPU backends).  Layout is NCHW float32
- * throughout; a backend may reorder internally but takes and returns NCHW.
+ * throughout (but for the optional channels-last inference below); a
+ * backend may reorder internally but takes and returns NCHW.
  *
  * Gradient convention (as llm.c): activation gradients (din) are
  * OVERWRITTEN (=); parameter gradients (dw, dbias, dgamma, dbeta, dmask)
@@ -36,6 +37,37 @@ void sp_pool_shape_out(sp_pool_shape *s);
 typedef enum sp_act { SP_ACT_RELU, SP_ACT_RELU6 } sp_act;
 
 typedef struct sp_backend sp_backend;
+
+/* Channels-last inference (optional: all members or none).  Activations
+ * stored N,H,W,C between the first convolution and the last pooling, so
+ * that a backend whose convolutions run channels-last converts nothing
+ * between them.  Element-wise operations (act_fwd, add_fwd, copy) take
+ * either order as they are; these are the rest.  Each computes what its
+ * NCHW namesake does.
+ *   preferred:  whether this convolution runs faster channels-last (the
+ *               executor weighs the answers by multiply-adds)
+ *   reorder:    NCHW -> NHWC (to_nhwc) or back, n x c x h x w
+ *   conv_fwd:   act an sp_act or -1; flags SP_NHWC_IN_NCHW (the input is
+ *               NCHW, as the network's images) and SP_NHWC_SUM (out's
+ *               previous contents are added before the activation: a
+ *               residual connection) */
+enum { SP_NHWC_IN_NCHW = 1, SP_NHWC_SUM = 2 };
+typedef struct sp_nhwc_ops {
+    int (*preferred)(sp_backend *b, const sp_conv_shape *s);
+    void (*reorder)(sp_backend *b, float *out, const float *in, int n, int c, int h, int w,
+                    int to_nhwc);
+    void (*conv_fwd)(sp_backend *b, float *out, const float *in, const float *w,
+                     const float *bias, const sp_conv_shape *s, int act, int flags);
+    void (*maxpool_fwd)(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+    void (*avgpool_fwd)(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+    void (*adaptive_avgpool_fwd)(sp_backend *b, float *out, const float *in,
+                                 const sp_pool_shape *s);
+    void (*pad_shortcut_fwd)(sp_backend *b, float *out, const float *in, int n, int c, int h,
+                             int w, int sh, int sw, int lo, int hi);
+    void (*mask_fwd)(sp_backend *b, float *out, const float *in, const float *m, int n, int c,
+                     int hw);
+} sp_nhwc_ops;
+
 struct sp_backend {
     const char *name;
     void *ctx;                               /* the backend's own state */
@@ -192,6 +224,8 @@ struct sp_backend {
                       const sp_conv_shape *c, int c_bias, int c_act, size_t bytes);
     void (*conv_fwd_own)(sp_backend *b, float *out, const float *in, const float *w,
                          const float *bias, const sp_conv_shape *s, int act, int own);
+
+    sp_nhwc_ops nhwc;   /* optional: all NULL when the backend has none */
 };
 
 enum { SP_OWN_IN = 1, SP_OWN_OUT = 2 };

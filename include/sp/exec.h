@@ -44,10 +44,16 @@ sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int
  * ReLU or ReLU6 that is the only reader of such a convolution inside it;
  * a convolution that only another convolution reads hands its output over
  * in the backend's own layout when the backend can (conv_chain).
+ * Where the backend runs the network's convolutions faster channels-last
+ * (sp/backend.h, sp_nhwc_ops), the activations stay so between them and a
+ * residual block's last convolution adds the shortcut and applies the
+ * ReLU in its own pass.
  * The logits then differ from the unfolded ones by float rounding only.
  * SP_EXEC_UNFUSED keeps every node as it is, so an inference executor
- * gives exactly the training executor's evaluation-mode logits. */
-enum { SP_EXEC_UNFUSED = 1 };
+ * gives exactly the training executor's evaluation-mode logits;
+ * SP_EXEC_NCHW and SP_EXEC_NHWC decide the order instead of the backend
+ * (the second only where the backend has channels-last operations). */
+enum { SP_EXEC_UNFUSED = 1, SP_EXEC_NCHW = 2, SP_EXEC_NHWC = 4 };
 sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int train,
                            int mask_grads, unsigned flags);
 void sp_exec_free(sp_exec *e);

@@ -9,7 +9,14 @@
  *   - folded and unfolded logits agree within a normalised 1e-5;
  *   - after new statistics are uploaded into the same folded executor,
  *     the fold is recomputed (logits agree with a fresh unfused one);
- *   - sp_exec_download returns the model's own tensors, not folded ones. */
+ *   - sp_exec_download returns the model's own tensors, not folded ones;
+ *   - on "cpu", with the activations kept channels-last (SP_EXEC_NHWC,
+ *     residual sums inside the convolutions) and kept NCHW (SP_EXEC_NCHW),
+ *     the logits agree with the unfused ones too: on the networks and on
+ *     a graph whose nodes make the executor convert between the orders (a
+ *     batch norm that cannot fold, an add of the two orders, a pooling on
+ *     NCHW feeding a convolution, a flatten of a channels-last tensor, a
+ *     mask, a residual sum whose ReLU runs in the convolution). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +26,7 @@
 #include "sp/exec.h"
 #include "sp/model.h"
 #include "sp/rng.h"
+#include "graphs.h"
 #include "testlib.h"
 
 #define TOL 1e-5
@@ -71,10 +79,69 @@ static int same_tensors(const sp_model *a, const sp_model *b)
     return 1;
 }
 
+/* A graph of the cases channels-last inference converts for; its name
+ * is "orders". */
+static sp_graph *orders_graph(void)
+{
+    sp_graph *g = sp_graph_new("", 3, 8, 8);
+    g->classes = 10;
+    int x = t_conv(g, "c1", 0, 3, 8, 3, 1, 1, 1, 1);
+    x = t_chan(g, SP_OP_BN, "b1", x, 8);
+    int block_in = t_add(g, SP_OP_RELU, "r1", x, -1);
+    x = t_conv(g, "c2", block_in, 8, 8, 3, 1, 1, 1, 0);
+    x = t_chan(g, SP_OP_BN, "b2", x, 8);
+    x = t_add(g, SP_OP_RELU, "r2", x, -1);
+    x = t_chan(g, SP_OP_MASK, "m2", x, 8);
+    x = t_conv(g, "c3", x, 8, 8, 3, 1, 1, 1, 0);
+    x = t_chan(g, SP_OP_BN, "b3", x, 8);
+    x = t_add(g, SP_OP_ADD, "sum1", x, block_in);
+    x = t_add(g, SP_OP_RELU, "r3", x, -1);
+    int two = t_conv(g, "c4", x, 8, 8, 3, 1, 1, 1, 1);   /* read twice: its BN stays */
+    x = t_chan(g, SP_OP_BN, "b4", two, 8);
+    x = t_add(g, SP_OP_ADD, "sum2", x, two);
+    x = t_add(g, SP_OP_MAXPOOL, "mp", x, -1);
+    g->node[x].kh = g->node[x].kw = g->node[x].sh = g->node[x].sw = 2;
+    x = t_conv(g, "c5", x, 8, 6, 1, 1, 0, 1, 1);
+    x = t_add(g, SP_OP_AVGPOOL, "ap", x, -1);
+    g->node[x].kh = g->node[x].kw = 3;
+    g->node[x].sh = g->node[x].sw = g->node[x].ph = g->node[x].pw = 1;
+    x = t_add(g, SP_OP_FLATTEN, "flat", x, -1);
+    t_linear(g, "fc", x, 96, 10, 1);
+    if (sp_graph_infer(g) < 0) {
+        sp_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+static void randomise_masks(sp_model *m, sp_rng *r)
+{
+    for (int i = 0; i < m->n; i++)
+        if (strstr(m->t[i].name, ".mask"))
+            sp_rng_fill_uniform(r, m->t[i].data, sp_tensor_numel(&m->t[i]), 0.0f, 1.0f);
+}
+
+/* The logits with the activations in each order against the unfused ones
+ * in want. */
+static void check_orders(sp_backend *b, const sp_model *m, const char *arch, const float *x,
+                         int n, const float *want, float *got)
+{
+    static const unsigned flags[2] = {SP_EXEC_NHWC, SP_EXEC_NCHW};
+    static const char *names[2] = {"nhwc", "nchw"};
+    for (int k = 0; k < 2; k++) {
+        char name[128];
+        logits(b, m, flags[k], x, n, got);
+        double e = t_rel_err(got, want, (size_t)n * 10);
+        snprintf(name, sizeof name, "exec_fold_logits_%s_%s_%s", arch, b->name, names[k]);
+        printf("# %s: normalised error %.3g\n", name, e);
+        CHECKF(e < TOL, name, "normalised error %.3g", e);
+    }
+}
+
 static void check_arch(sp_backend *b, const char *arch, int size, int n)
 {
     sp_arch_opts ao = {10, 3, size, size};
-    sp_graph *g = sp_arch_build(arch, &ao);
+    sp_graph *g = strcmp(arch, "orders") ? sp_arch_build(arch, &ao) : orders_graph();
     if (!CHECKF(g != NULL, "exec_fold_build", "cannot build %s: %s", arch, sp_error()))
         return;
     sp_model *m = sp_model_new(g);
@@ -82,6 +149,7 @@ static void check_arch(sp_backend *b, const char *arch, int size, int n)
     sp_rng r;
     sp_rng_init(&r, 11, 5);
     randomise_bn(m, &r);
+    randomise_masks(m, &r);
     size_t per = (size_t)3 * size * size;
     float *x = sp_xmalloc((size_t)n * per * sizeof *x);
     sp_rng_fill_normal(&r, x, (int64_t)(n * per), 0.0f, 1.0f);
@@ -95,6 +163,8 @@ static void check_arch(sp_backend *b, const char *arch, int size, int n)
     snprintf(name, sizeof name, "exec_fold_logits_%s_%s", arch, b->name);
     printf("# %s: normalised error %.3g\n", name, e1);
     CHECKF(e1 < TOL, name, "normalised error %.3g", e1);
+    if (b->nhwc.conv_fwd)
+        check_orders(b, m, arch, x, n, want, got);
 
     /* a folded executor re-folds on upload, and downloads the model as is */
     sp_exec *e = sp_exec_new(b, m, n, 0, 0);
@@ -121,16 +191,20 @@ static void check_arch(sp_backend *b, const char *arch, int size, int n)
     sp_model_free(m);
 }
 
-int main(void)
+/* Arguments: the backends to check (default ref and cpu). */
+int main(int argc, char **argv)
 {
-    const char *names[2] = {"ref", "cpu"};
-    for (int k = 0; k < 2; k++) {
+    const char *both[2] = {"ref", "cpu"};
+    const char *const *names = argc > 1 ? (const char *const *)argv + 1 : both;
+    int count = argc > 1 ? argc - 1 : 2;
+    for (int k = 0; k < count; k++) {
         sp_backend *b = sp_backend_create(names[k]);
         if (!CHECKF(b != NULL, "exec_fold_backend", "cannot create %s: %s", names[k], sp_error()))
             continue;
         check_arch(b, "resnet20", 32, 2);
         check_arch(b, "vgg16-cifar", 32, 1);
         check_arch(b, "mobilenetv2", 32, 2);
+        check_arch(b, "orders", 8, 3);
         sp_backend_destroy(b);
     }
     return t_done();

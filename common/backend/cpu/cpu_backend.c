@@ -39,6 +39,14 @@ static void cpu_fill_table(sp_backend *b)
     b->conv_fwd_act = sp_cpu_conv_fwd_act;
     b->conv_chain = sp_cpu_conv_chain;
     b->conv_fwd_own = sp_cpu_conv_fwd_own;
+    b->nhwc.preferred = sp_cpu_conv_nhwc_preferred;
+    b->nhwc.reorder = sp_cpu_nhwc_reorder;
+    b->nhwc.conv_fwd = sp_cpu_conv_fwd_nhwc;
+    b->nhwc.maxpool_fwd = sp_cpu_maxpool_fwd_nhwc;
+    b->nhwc.avgpool_fwd = sp_cpu_avgpool_fwd_nhwc;
+    b->nhwc.adaptive_avgpool_fwd = sp_cpu_adaptive_avgpool_fwd_nhwc;
+    b->nhwc.pad_shortcut_fwd = sp_cpu_pad_shortcut_fwd_nhwc;
+    b->nhwc.mask_fwd = sp_cpu_mask_fwd_nhwc;
     b->conv_bwd_data = sp_cpu_conv_bwd_data;
     b->conv_bwd_filter = sp_cpu_conv_bwd_filter;
     b->bn_fwd_train = sp_cpu_bn_fwd_train;

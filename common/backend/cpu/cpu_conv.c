@@ -24,8 +24,21 @@
 #include "cpu_priv.h"
 
 /* CONV_FWD_ACT: inference forward with the activation as a post-op,
- * applied while the output is still in cache. */
-enum { CONV_FWD = 1, CONV_BWD_DATA, CONV_BWD_FILTER, CONV_FWD_ACT };
+ * applied while the output is still in cache.  CONV_FWD_NHWC: the same
+ * with channels-last activations (the input may be NCHW) and optionally
+ * the output's previous contents added before the activation. */
+enum { CONV_FWD = 1, CONV_BWD_DATA, CONV_BWD_FILTER, CONV_FWD_ACT, CONV_FWD_NHWC };
+
+/* What a plan computes beyond its shape: act is an sp_act or -1; sum and
+ * in_nchw only for CONV_FWD_NHWC. */
+typedef struct conv_req {
+    int dir, bias, act, sum, in_nchw;
+} conv_req;
+
+static int is_fwd(int dir)
+{
+    return dir == CONV_FWD || dir == CONV_FWD_ACT || dir == CONV_FWD_NHWC;
+}
 
 typedef struct conv_arg {
     int id;                 /* DNNL_ARG_* */
@@ -65,9 +78,9 @@ static void plan_drop(void *v)
     free(p);
 }
 
-static dnnl_status_t reorder_create(dnnl_primitive_t *re, dnnl_engine_t eng,
-                                    const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
-                                    int sum)
+dnnl_status_t sp_cpu_reorder_create(dnnl_primitive_t *re, dnnl_engine_t eng,
+                                    const dnnl_memory_desc_t *from,
+                                    const dnnl_memory_desc_t *to, int sum)
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
@@ -109,8 +122,8 @@ static dnnl_status_t arg_init(conv_arg *a, dnnl_engine_t eng, int id, int out, i
         return st;
     st = dnnl_memory_create(&a->user, user, eng, DNNL_MEMORY_NONE);
     if (st == dnnl_success)
-        st = out ? reorder_create(&a->re, eng, inner, user, acc)
-                 : reorder_create(&a->re, eng, user, inner, 0);
+        st = out ? sp_cpu_reorder_create(&a->re, eng, inner, user, acc)
+                 : sp_cpu_reorder_create(&a->re, eng, user, inner, 0);
     return st;
 }
 
@@ -133,7 +146,7 @@ typedef struct conv_mds {
     dnnl_memory_desc_t src_u, wei_u, dst_u, bias, src_a, wei_a, dst_a;
 } conv_mds;
 
-static void describe(conv_mds *m, const sp_conv_shape *s)
+static void describe(conv_mds *m, const sp_conv_shape *s, const conv_req *r)
 {
     dnnl_dims_t sd = {s->n, s->c, s->h, s->w}, dd = {s->n, s->k, s->oh, s->ow}, bd = {s->k};
     dnnl_dims_t wd = {s->groups, s->k / s->groups, s->c / s->groups, s->kh, s->kw};
@@ -148,6 +161,18 @@ static void describe(conv_mds *m, const sp_conv_shape *s)
                                  grouped ? dnnl_goihw : dnnl_oihw);
     dnnl_memory_desc_init_by_tag(&m->wei_a, 5 - !grouped, wd + !grouped, dnnl_f32,
                                  dnnl_format_tag_any);
+    /* channels-last: the caller's layouts, used as they are; but from an
+     * NCHW input (the images) oneDNN's own choice and reorders, since it
+     * has no fast kernel from NCHW to NHWC */
+    if (r->dir == CONV_FWD_NHWC) {
+        dnnl_memory_desc_init_by_tag(&m->src_u, 4, sd, dnnl_f32,
+                                     r->in_nchw ? dnnl_nchw : dnnl_nhwc);
+        dnnl_memory_desc_init_by_tag(&m->dst_u, 4, dd, dnnl_f32, dnnl_nhwc);
+        if (!r->in_nchw || r->sum) {
+            m->src_a = m->src_u;
+            m->dst_a = m->dst_u;
+        }
+    }
 }
 
 static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const sp_conv_shape *s, int dir,
@@ -162,8 +187,8 @@ static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const sp_conv_shape *s,
         return dnnl_convolution_backward_weights_desc_init(d, dnnl_convolution_direct,
                                                            &m->src_a, &m->wei_a, b, &m->dst_a,
                                                            g.st, g.pl, g.pr);
-    return dnnl_convolution_forward_desc_init(d, dir == CONV_FWD_ACT ? dnnl_forward_inference
-                                                                     : dnnl_forward_training,
+    return dnnl_convolution_forward_desc_init(d, dir == CONV_FWD ? dnnl_forward_training
+                                                                 : dnnl_forward_inference,
                                               dnnl_convolution_direct,
                                               &m->src_a, &m->wei_a, b, &m->dst_a,
                                               g.st, g.pl, g.pr);
@@ -180,10 +205,9 @@ static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primi
                                                                : dnnl_query_src_md, 0);
     qw = dnnl_primitive_desc_query_md(pd, dir == CONV_BWD_FILTER ? dnnl_query_diff_weights_md
                                                                  : dnnl_query_weights_md, 0);
-    qd = dnnl_primitive_desc_query_md(pd, dir == CONV_FWD || dir == CONV_FWD_ACT
-                                              ? dnnl_query_dst_md
-                                                          : dnnl_query_diff_dst_md, 0);
-    if (dir == CONV_FWD || dir == CONV_FWD_ACT) {
+    qd = dnnl_primitive_desc_query_md(pd, is_fwd(dir) ? dnnl_query_dst_md
+                                                      : dnnl_query_diff_dst_md, 0);
+    if (is_fwd(dir)) {
         rc = arg_init(&p->arg[0], eng, DNNL_ARG_SRC, 0, 0, &m->src_u, qs);
         if (rc == dnnl_success)
             rc = arg_init(&p->arg[1], eng, DNNL_ARG_WEIGHTS, 0, 0, &m->wei_u, qw);
@@ -205,12 +229,15 @@ static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primi
 
 /* A plan whose prim stays NULL (oneDNN refused the shape) is cached too,
  * so the refusal is not retried on every call. */
-/* ReLU is eltwise_relu with slope 0; ReLU6 is a clip to [0, 6]. */
-static dnnl_status_t attr_act(dnnl_primitive_attr_t attr, sp_act act)
+/* The output's previous contents added (sum), then the activation: ReLU
+ * is eltwise_relu with slope 0, ReLU6 a clip to [0, 6]. */
+static dnnl_status_t attr_post_ops(dnnl_primitive_attr_t attr, int sum, int act)
 {
     dnnl_post_ops_t ops = NULL;
     dnnl_status_t st = dnnl_post_ops_create(&ops);
-    if (st == dnnl_success)
+    if (st == dnnl_success && sum)
+        st = dnnl_post_ops_append_sum(ops, 1.0f);
+    if (st == dnnl_success && act >= 0)
         st = act == SP_ACT_RELU6
                  ? dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_clip, 0.0f, 6.0f)
                  : dnnl_post_ops_append_eltwise(ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
@@ -221,9 +248,9 @@ static dnnl_status_t attr_act(dnnl_primitive_attr_t attr, sp_act act)
     return st;
 }
 
-static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int bias,
-                             sp_act act)
+static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, const conv_req *r)
 {
+    int dir = r->dir, bias = r->bias;
     conv_plan *p = sp_xcalloc(1, sizeof *p);
     conv_mds m;
     dnnl_convolution_desc_t fd, d;
@@ -231,12 +258,12 @@ static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int
     dnnl_primitive_attr_t attr = NULL;
     dnnl_status_t rc;
     p->k = s->k;
-    describe(&m, s);
+    describe(&m, s, r);
     rc = dnnl_primitive_attr_create(&attr);
     if (rc == dnnl_success)
         rc = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (rc == dnnl_success && dir == CONV_FWD_ACT)
-        rc = attr_act(attr, act);
+    if (rc == dnnl_success && (dir == CONV_FWD_ACT || dir == CONV_FWD_NHWC))
+        rc = attr_post_ops(attr, r->sum, r->act);
     /* backward needs the forward as a hint */
     if (rc == dnnl_success && (dir == CONV_BWD_DATA || dir == CONV_BWD_FILTER)) {
         rc = op_desc(&fd, s, CONV_FWD, bias, &m);
@@ -272,21 +299,26 @@ static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, int dir, int
     return p;
 }
 
-/* The key's last int holds the bias flag and, for CONV_FWD_ACT, the
- * activation above it. */
-static conv_plan *plan_get(sp_backend *b, const sp_conv_shape *s, int dir, int bias,
-                           sp_act act)
+/* The key's last int packs the request beyond dir (act is -1 where the
+ * direction has none). */
+static conv_plan *plan_req(sp_backend *b, const sp_conv_shape *s, const conv_req *r)
 {
     sp_cpu_ctx *x = b->ctx;
-    int tail = bias + (dir == CONV_FWD_ACT ? 2 * (1 + (int)act) : 0);
-    int key[SP_CPU_KEY_LEN] = {dir, s->n, s->c, s->h, s->w, s->k, s->oh, s->ow,
+    int tail = r->bias | (1 + r->act) << 1 | r->sum << 3 | r->in_nchw << 4;
+    int key[SP_CPU_KEY_LEN] = {r->dir, s->n, s->c, s->h, s->w, s->k, s->oh, s->ow,
                                s->kh, s->kw, s->sh, s->sw, s->ph, s->pw, s->groups, tail};
     conv_plan *p = sp_cpu_cache_get(x, key);
     if (!p) {
-        p = plan_build(x, s, dir, bias, act);
+        p = plan_build(x, s, r);
         sp_cpu_cache_put(x, key, p, plan_drop);
     }
     return p->prim ? p : NULL;
+}
+
+static conv_plan *plan_get(sp_backend *b, const sp_conv_shape *s, int dir, int bias, int act)
+{
+    conv_req r = {dir, bias, dir == CONV_FWD_ACT ? act : -1, 0, 0};
+    return plan_req(b, s, &r);
 }
 
 /* ptr[i] is the interface (NCHW) buffer of arg[i]; bias that of the bias
@@ -356,7 +388,7 @@ void sp_cpu_conv_fwd(sp_backend *b, float *out /* N,K,OH,OW */, const float *in 
                      const float *w /* K,C/G,KH,KW */, const float *bias /* K or NULL */,
                      const sp_conv_shape *s)
 {
-    conv_plan *p = plan_get(b, s, CONV_FWD, bias != NULL, SP_ACT_RELU);
+    conv_plan *p = plan_get(b, s, CONV_FWD, bias != NULL, -1);
     if (!p) {
         sp_ref_conv_fwd(b, out, in, w, bias, s);
         return;
@@ -369,7 +401,7 @@ void sp_cpu_conv_bwd_data(sp_backend *b, float *din /* N,C,H,W; = */,
                           const float *dout /* N,K,OH,OW */, const float *w /* K,C/G,KH,KW */,
                           const sp_conv_shape *s)
 {
-    conv_plan *p = plan_get(b, s, CONV_BWD_DATA, 0, SP_ACT_RELU);
+    conv_plan *p = plan_get(b, s, CONV_BWD_DATA, 0, -1);
     if (!p) {
         sp_ref_conv_bwd_data(b, din, dout, w, s);
         return;
@@ -382,7 +414,7 @@ void sp_cpu_conv_bwd_filter(sp_backend *b, float *dw /* K,C/G,KH,KW; += */,
                             float *dbias /* K or NULL; += */, const float *dout /* N,K,OH,OW */,
                             const float *in /* N,C,H,W */, const sp_conv_shape *s)
 {
-    conv_plan *p = plan_get(b, s, CONV_BWD_FILTER, dbias != NULL, SP_ACT_RELU);
+    conv_plan *p = plan_get(b, s, CONV_BWD_FILTER, dbias != NULL, -1);
     if (!p) {
         sp_ref_conv_bwd_filter(b, dw, dbias, dout, in, s);
         return;
@@ -407,8 +439,7 @@ void sp_cpu_conv_fwd_act(sp_backend *b, float *out /* N,K,OH,OW */, const float 
 
 static conv_plan *fwd_plan(sp_backend *b, const sp_conv_shape *s, int bias, int act)
 {
-    return act < 0 ? plan_get(b, s, CONV_FWD, bias, SP_ACT_RELU)
-                   : plan_get(b, s, CONV_FWD_ACT, bias, (sp_act)act);
+    return plan_get(b, s, act < 0 ? CONV_FWD : CONV_FWD_ACT, bias, act);
 }
 
 /* The layouts must be the same descriptor (blocking and channel padding
@@ -439,4 +470,34 @@ void sp_cpu_conv_fwd_own(sp_backend *b, float *out, const float *in, const float
     }
     void *ptr[3] = {(void *)in, (void *)w, out};
     plan_run(b, p, ptr, (float *)bias, 0, own);
+}
+
+/* Channels-last inference: the caller's buffers are used as they are. */
+void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out /* N,OH,OW,K */,
+                          const float *in /* N,H,W,C or N,C,H,W */, const float *w,
+                          const float *bias, const sp_conv_shape *s, int act, int flags)
+{
+    conv_req r = {CONV_FWD_NHWC, bias != NULL, act, !!(flags & SP_NHWC_SUM),
+                  !!(flags & SP_NHWC_IN_NCHW)};
+    conv_plan *p = plan_req(b, s, &r);
+    if (!p) {
+        sp_cpu_conv_nhwc_fallback(b, out, in, w, bias, s, act, flags);
+        return;
+    }
+    void *ptr[3] = {(void *)in, (void *)w, out};
+    plan_run(b, p, ptr, (float *)bias, 0, 0);
+}
+
+/* Whether oneDNN, left to choose, reads this convolution's input
+ * channels-last. */
+int sp_cpu_conv_nhwc_preferred(sp_backend *b, const sp_conv_shape *s)
+{
+    conv_plan *p = plan_get(b, s, CONV_FWD_ACT, 1, SP_ACT_RELU);
+    const dnnl_memory_desc_t *got;
+    dnnl_memory_desc_t want;
+    dnnl_dims_t sd = {s->n, s->c, s->h, s->w};
+    if (!p || dnnl_memory_get_memory_desc(p->arg[0].inner, &got) != dnnl_success)
+        return 0;
+    dnnl_memory_desc_init_by_tag(&want, 4, sd, dnnl_f32, dnnl_nhwc);
+    return dnnl_memory_desc_equal(got, &want) != 0;
 }

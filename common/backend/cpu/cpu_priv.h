@@ -51,7 +51,10 @@ void sp_cpu_fill(sp_backend *b, float *dst, float value, size_t n);
 void sp_cpu_accumulate(sp_backend *b, float *dst, const float *src, size_t n);
 void sp_cpu_scale(sp_backend *b, float *x, float alpha, size_t n);
 
-/* cpu_conv.c */
+/* cpu_conv.c; a reorder adds into its destination when sum is set */
+dnnl_status_t sp_cpu_reorder_create(dnnl_primitive_t *re, dnnl_engine_t eng,
+                                    const dnnl_memory_desc_t *from,
+                                    const dnnl_memory_desc_t *to, int sum);
 void sp_cpu_conv_fwd(sp_backend *b, float *out, const float *in, const float *w,
                      const float *bias, const sp_conv_shape *s);
 void sp_cpu_conv_fwd_act(sp_backend *b, float *out, const float *in, const float *w,
@@ -64,6 +67,24 @@ void sp_cpu_conv_bwd_data(sp_backend *b, float *din, const float *dout,
                           const float *w, const sp_conv_shape *s);
 void sp_cpu_conv_bwd_filter(sp_backend *b, float *dw, float *dbias,
                             const float *dout, const float *in, const sp_conv_shape *s);
+
+void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out, const float *in, const float *w,
+                          const float *bias, const sp_conv_shape *s, int act, int flags);
+int sp_cpu_conv_nhwc_preferred(sp_backend *b, const sp_conv_shape *s);
+
+/* cpu_nhwc.c */
+void sp_cpu_nhwc_reorder(sp_backend *b, float *out, const float *in, int n, int c, int h,
+                         int w, int to_nhwc);
+void sp_cpu_conv_nhwc_fallback(sp_backend *b, float *out, const float *in, const float *w,
+                               const float *bias, const sp_conv_shape *s, int act, int flags);
+void sp_cpu_maxpool_fwd_nhwc(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+void sp_cpu_avgpool_fwd_nhwc(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
+void sp_cpu_adaptive_avgpool_fwd_nhwc(sp_backend *b, float *out, const float *in,
+                                      const sp_pool_shape *s);
+void sp_cpu_pad_shortcut_fwd_nhwc(sp_backend *b, float *out, const float *in, int n, int c,
+                                  int h, int w, int sh, int sw, int lo, int hi);
+void sp_cpu_mask_fwd_nhwc(sp_backend *b, float *out, const float *in, const float *m, int n,
+                          int c, int hw);
 
 /* cpu_bn.c */
 void sp_cpu_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,

@@ -1,0 +1,155 @@
+/* exec_layout.c: channels-last inference (sp/backend.h, sp_nhwc_ops).
+ *
+ * When the backend runs most of a network's convolutions faster on
+ * channels-last data (weighed by multiply-adds), an inference executor
+ * keeps activations N,H,W,C from the first convolution on: every
+ * convolution writes channels-last, and the operations between them run
+ * their channels-last variants.  An operation without one (an unfolded
+ * batch norm, say) gets its input converted back to NCHW.  A tensor of
+ * one pixel per channel is the same in both orders, so the global pool's
+ * output reaches the classifier as it is.
+ *
+ * In that order a residual block's last convolution also adds the
+ * shortcut and applies the ReLU after it in its own pass over memory: it
+ * writes into the shortcut's buffer with the sum as a post-op, when
+ * nothing later reads the shortcut. */
+#include "sp/base.h"
+#include "exec_priv.h"
+
+/* The backend's preference, weighed by each convolution's multiply-adds. */
+static int nhwc_wanted(sp_exec *e)
+{
+    double yes = 0.0, no = 0.0;
+    for (int i = 1; i < e->g->n; i++) {
+        const sp_node *nd = &e->g->node[i], *src = &e->g->node[nd->in[0]];
+        if (nd->op != SP_OP_CONV)
+            continue;
+        sp_conv_shape s = {e->batch, src->c, src->h, src->w, nd->cout, nd->h, nd->w,
+                           nd->kh, nd->kw, nd->sh, nd->sw, nd->ph, nd->pw,
+                           nd->groups > 0 ? nd->groups : 1};
+        double macs = (double)s.k * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw;
+        if (e->b->nhwc.preferred(e->b, &s))
+            yes += macs;
+        else
+            no += macs;
+    }
+    return yes > no;
+}
+
+static int reads_nhwc(const sp_exec *e, int i, int all)
+{
+    const sp_node *nd = &e->g->node[i];
+    int any = 0, every = 1;
+    for (int k = 0; k < 2; k++) {
+        int j = nd->in[k];
+        if (j < 0)
+            continue;
+        any |= e->x[j].nhwc_out;
+        every &= e->x[j].nhwc_out;
+    }
+    return all ? every : any;
+}
+
+/* Whether node i runs its channels-last variant. */
+static int runs_nhwc(const sp_exec *e, int i)
+{
+    switch (e->g->node[i].op) {
+    case SP_OP_CONV:
+        return 1;
+    case SP_OP_FLATTEN:            /* converts to NCHW as it copies */
+        return reads_nhwc(e, i, 0);
+    case SP_OP_RELU:
+    case SP_OP_RELU6:
+    case SP_OP_ADD:
+    case SP_OP_DROPOUT:
+    case SP_OP_MAXPOOL:
+    case SP_OP_AVGPOOL:
+    case SP_OP_ADAPTIVE_AVGPOOL:
+    case SP_OP_PAD_SHORTCUT:
+    case SP_OP_MASK:
+        return reads_nhwc(e, i, 1);
+    default:
+        return 0;
+    }
+}
+
+/* The convolution whose output reaches node j through folded batch
+ * norms, each read only by the next; 0 when there is none. */
+static int conv_behind(const sp_exec *e, int j)
+{
+    while (j > 0 && e->x[j].nconsumers == 1) {
+        if (e->g->node[j].op == SP_OP_CONV)
+            return j;
+        if (!e->x[j].alias || e->g->node[j].op != SP_OP_BN)
+            return 0;
+        j = e->g->node[j].in[0];
+    }
+    return 0;
+}
+
+/* Whether a node after a and before b reads j. */
+static int read_between(const sp_exec *e, int j, int a, int b)
+{
+    for (int i = a + 1; i < b; i++)
+        if (e->g->node[i].in[0] == j || e->g->node[i].in[1] == j)
+            return 1;
+    return 0;
+}
+
+/* The ReLU that alone reads node a, or 0. */
+static int sole_relu(const sp_exec *e, int a)
+{
+    if (e->x[a].nconsumers != 1)
+        return 0;
+    for (int i = a + 1; i < e->g->n; i++) {
+        const sp_node *nd = &e->g->node[i];
+        if (nd->in[0] == a || nd->in[1] == a)
+            return (nd->op == SP_OP_RELU || nd->op == SP_OP_RELU6) && nd->in[0] == a ? i : 0;
+    }
+    return 0;
+}
+
+/* add = conv branch + shortcut q  ->  the conv adds into q's buffer. */
+static void fuse_residual(sp_exec *e, int a)
+{
+    const sp_node *nd = &e->g->node[a];
+    if (nd->in[0] == nd->in[1])
+        return;
+    for (int k = 0; k < 2; k++) {
+        int c = conv_behind(e, nd->in[k]), q = nd->in[1 - k];
+        if (!c || q <= 0 || q > c || e->x[c].act || e->x[c].sum || !e->x[c].nhwc_out ||
+            !e->x[q].nhwc_out || e->x[q].last_use != a || read_between(e, q, c - 1, a))
+            continue;
+        e->x[c].sum = q;
+        e->x[a].alias = 1;
+        e->x[a].alias_in = k;
+        int r = sole_relu(e, a);
+        if (r) {
+            e->x[c].act = 1 + (e->g->node[r].op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6);
+            e->x[r].alias = 1;
+        }
+        return;
+    }
+}
+
+void sp_exec_plan_layout(sp_exec *e, unsigned flags)
+{
+    sp_graph *g = e->g;
+    if (!e->b->nhwc.conv_fwd || (flags & SP_EXEC_NCHW) ||
+        (!(flags & SP_EXEC_NHWC) && !nhwc_wanted(e)))
+        return;
+    for (int i = 1; i < g->n; i++) {
+        xnode *x = &e->x[i];
+        x->chain = 0;   /* the NCHW hand-over has nothing left to do */
+        if (x->alias) {
+            x->nhwc_out = e->x[g->node[i].in[0]].nhwc_out;
+            continue;
+        }
+        x->nhwc_run = runs_nhwc(e, i);
+        x->nhwc_out = x->nhwc_run && g->node[i].op != SP_OP_FLATTEN &&
+                      g->node[i].h * g->node[i].w > 1;
+    }
+    for (int i = 1; i < g->n; i++)
+        if (g->node[i].op == SP_OP_ADD && e->x[i].nhwc_run)
+            fuse_residual(e, i);
+}
