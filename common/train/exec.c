@@ -3,7 +3,9 @@
  * Buffers: node 0 (the input), the logits' gradient, the loss and the
  * labels are fixed.  A ReLU whose input has no other reader runs in place
  * (its backward only needs the sign pattern, which the output carries
- * too).  Training executors give every other activation its own buffer.
+ * too), and so does a sum over an operand that only it reads and whose
+ * value no backward pass needs (overwritable): in a ResNet block, the
+ * last batch norm's output.  Training executors give every other activation its own buffer.
  * Inference activations and all activation gradients come
  * from a pool of equal-sized buffers, returned when no later step reads
  * them, so memory stays at a few activations whatever the depth.
@@ -38,6 +40,16 @@ void sp_exec_pool_put(sp_exec *e, float *buf)
     e->pool[e->npool++] = buf;
 }
 
+/* Whether a sum may write over its operand j: nothing else reads j, and
+ * no backward pass reads j's output (a convolution, batch norm or mask
+ * reads its input; a ReLU in place would read its own output). */
+static int overwritable(const sp_exec *e, int j)
+{
+    sp_op op = j > 0 ? e->g->node[j].op : SP_OP_INPUT;
+    return j > 0 && e->x[j].nconsumers == 1 && !e->x[j].inplace &&
+           (op == SP_OP_CONV || op == SP_OP_BN || op == SP_OP_MASK);
+}
+
 static void plan_nodes(sp_exec *e)
 {
     sp_graph *g = e->g;
@@ -64,6 +76,11 @@ static void plan_nodes(sp_exec *e)
         int in = nd->in[0];
         e->x[i].inplace = (nd->op == SP_OP_RELU || nd->op == SP_OP_RELU6) && in > 0 &&
                           e->x[in].nconsumers == 1;
+        for (int k = 0; nd->op == SP_OP_ADD && k < 2 && !e->x[i].inplace; k++)
+            if (overwritable(e, nd->in[k]) && nd->in[0] != nd->in[1]) {
+                e->x[i].inplace = 1;
+                e->x[i].alias_in = k;
+            }
     }
     for (int k = 0; k < e->np; k++)
         e->x[e->p[k].info.node].p[e->p[k].info.kind] = k;
