@@ -35,7 +35,7 @@ static const char usage_text[] =
     "                   [--schedule step|cosine] [--step-every E]\n"
     "                   [--augment cifar|imagenet|none] [--mean V,V,V] [--std V,V,V]\n"
     "                   [--seed S] [--device NAME] [--threads N] [--save-every K]\n"
-    "                   [--resume] [--log FILE] [FILE] [-o OUT]\n"
+    "                   [--resume] [--log FILE] [--verbose] [FILE] [-o OUT]\n"
     "Train the network in a checkpoint (FILE, or standard input) with SGD and\n"
     "write the weights of its best validation epoch, or of its last epoch without\n"
     "--val (OUT, or standard output).\n"
@@ -67,6 +67,8 @@ static const char usage_text[] =
     "                         and after every epoch\n"
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step and per epoch to FILE\n"
+    "      --verbose          say which device, instruction set and threads it uses\n"
+    "                         and how idle threads wait (on standard error)\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n"
@@ -179,6 +181,8 @@ int main(int argc, char **argv)
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
     sp_backend *b = sp_backend_create_or_die(o.c.device);
+    if (o.c.verbose)
+        sp_cli_verbose(o.c.device);
     sp_cli_train_run(&o.c, b, m, train, val);
     sp_cli_train_save(&o.c, m);
     sp_backend_destroy(b);

@@ -44,7 +44,7 @@ static const char usage_text[] =
     "                     [--twin-current-scale X] [--round N] [--augment NAME]\n"
     "                     [--mean V,V,V] [--std V,V,V] [--seed S] [--device NAME]\n"
     "                     [--threads N] [--save-every K] [--resume] [--log FILE]\n"
-    "                     [FILE] [-o OUT]\n"
+    "                     [--verbose] [FILE] [-o OUT]\n"
     "Run one pruning stage: learn which channels of block K to keep, training the\n"
     "network (FILE, or standard input) and its mask generators together, and\n"
     "write the best epoch with the block's channel index (OUT, or standard output)\n"
@@ -91,6 +91,8 @@ static const char usage_text[] =
     "                         and after every epoch\n"
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step, window and epoch to FILE\n"
+    "      --verbose          say which device, instruction set and threads it uses\n"
+    "                         and how idle threads wait (on standard error)\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n";
@@ -287,6 +289,8 @@ int main(int argc, char **argv)
         sp_die("%s: %s", sp_in_name(o.c.input), sp_error());
     sp_cli_train_resume(&o.c);
     sp_backend *b = sp_backend_create_or_die(o.c.device);
+    if (o.c.verbose)
+        sp_cli_verbose(o.c.device);
     sp_stage *st = sp_stage_new(b, m, &so);
     if (!st)
         sp_die("%s: %s", sp_in_name(o.c.input), sp_error());

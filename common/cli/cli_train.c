@@ -14,7 +14,7 @@
 
 /* long-only options, numbered above the programs' own */
 enum { OPT_LR = SP_CLI_OPT_OWN + 256, OPT_MOMENTUM, OPT_WD, OPT_AUGMENT, OPT_MEAN, OPT_STD,
-       OPT_DEVICE, OPT_SAVE_EVERY };
+       OPT_DEVICE, OPT_SAVE_EVERY, OPT_VERBOSE };
 
 static const struct option shared_longopts[] = {
     {"data", required_argument, NULL, 'd'},
@@ -33,6 +33,7 @@ static const struct option shared_longopts[] = {
     {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
     {"resume", no_argument, NULL, 'r'},
     {"log", required_argument, NULL, 'l'},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -78,6 +79,7 @@ static int take_shared(sp_cli_train *o, int c, const char *usage)
     case OPT_SAVE_EVERY: t->save_every = sp_arg_long("--save-every", optarg, 0, 1L << 40); break;
     case 'r': t->resume = 1; break;
     case 'l': o->log = optarg; break;
+    case OPT_VERBOSE: o->verbose = 1; break;
     case 'o': o->output = optarg; break;
     case 'h': sp_print_help(usage);
     case 'V': sp_print_version();

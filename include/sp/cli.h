@@ -111,6 +111,11 @@ struct sp_dataset *sp_data_open_or_die(const char *path);
 /* The backend --device names ("auto", "cpu", "cuda", "cuda:N", "ref"), or
  * die. */
 struct sp_backend *sp_backend_create_or_die(const char *device);
+/* --verbose: say on stderr what the program computes with: the device
+ * (--device's name resolved; on the CPU, the instruction set oneDNN uses),
+ * the compute threads and where their number came from, and how idle
+ * threads wait.  Call once, after sp_cli_threads and sp_cli_dist. */
+void sp_cli_verbose(const char *device);
 /* The preprocessing of network m on dataset d (d may be NULL) with --mean
  * and --std (NULL: keep) applied, or die: a bad checkpoint is named as
  * `input` (the FILE operand, NULL for stdin), a malformed option is a
@@ -133,7 +138,7 @@ struct sp_progress;
  * keeps beside its sp_train_opts: -d/--data, -v/--val, -e/--epochs,
  * -b/--batch, --lr, --momentum, --weight-decay, --augment, --mean, --std,
  * -s/--seed, --device, -t/--threads, --save-every, -r/--resume, -l/--log,
- * -o/--output, -h/--help and -V/--version.  The numbers go into
+ * --verbose, -o/--output, -h/--help and -V/--version.  The numbers go into
  * *t (epochs, batch, sgd, seed, save_every, resume, pre.augment). */
 typedef struct sp_cli_train {
     struct sp_train_opts *t;
@@ -141,6 +146,7 @@ typedef struct sp_cli_train {
     const char *output, *data, *val, *log, *device, *mean, *std, *augment;
     int threads;              /* 0: not given */
     int lr_given, wd_given;
+    int verbose;
     int rank;                 /* under mpirun, this process's (sp_cli_train_start) */
     char *state;              /* OUT.resume, NULL: none (sp_cli_train_resume) */
     struct sp_log *logf;      /* --log (sp_cli_train_progress) */
