@@ -22,12 +22,13 @@
 
 typedef struct options {
     const char *input, *data, *logits, *device, *mean, *std;
-    int batch, json, threads;
+    int batch, json, threads, verbose;
 } options;
 
 static const char usage_text[] =
     "Usage: sp-eval --data FILE.spd [--batch B] [--json] [--logits FILE.npy]\n"
-    "               [--mean V,V,V] [--std V,V,V] [--device NAME] [--threads N] [FILE]\n"
+    "               [--mean V,V,V] [--std V,V,V] [--device NAME] [--threads N]\n"
+    "               [--verbose] [FILE]\n"
     "Print the top-1 and top-5 accuracy and the mean cross-entropy loss of the\n"
     "network in a checkpoint (FILE, or standard input) on a packed dataset.\n"
     "\n"
@@ -40,10 +41,12 @@ static const char usage_text[] =
     "      --device NAME    auto (default: a GPU when there is one, else cpu),\n"
     "                       cpu, cuda, cuda:N (GPU N) or ref\n"
     "  -t, --threads N      compute threads (default: all cores)\n"
+    "      --verbose        say which device, instruction set and threads it uses\n"
+    "                       and how idle threads wait (on standard error)\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
 
-enum { OPT_MEAN = 256, OPT_STD, OPT_DEVICE, OPT_LOGITS };
+enum { OPT_MEAN = 256, OPT_STD, OPT_DEVICE, OPT_LOGITS, OPT_VERBOSE };
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
@@ -56,6 +59,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"std", required_argument, NULL, OPT_STD},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"threads", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, OPT_VERBOSE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -75,6 +79,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         case OPT_STD: o->std = optarg; break;
         case OPT_DEVICE: o->device = optarg; break;
         case 't': o->threads = (int)sp_arg_long("--threads", optarg, 1, 4096); break;
+        case OPT_VERBOSE: o->verbose = 1; break;
         case 'h': sp_print_help(usage_text);
         case 'V': sp_print_version();
         default: sp_die_bad_option(argv, c);
@@ -126,6 +131,8 @@ int main(int argc, char **argv)
     sp_preproc pre;
     sp_preproc_or_die(&pre, m, d, o.input, o.mean, o.std);
     sp_backend *b = sp_backend_create_or_die(o.device);
+    if (o.verbose)
+        sp_cli_verbose(o.device);
     sp_exec *e = sp_exec_new(b, m, o.batch, 0, 0);
     if (!e)
         sp_die("%s", sp_error());

@@ -23,13 +23,10 @@
 #include "sp/train.h"
 
 typedef struct options {
-    const char *input, *output, *data, *val, *log, *device, *mean, *std, *augment;
+    sp_cli_train c;           /* the options sp-train-mask shares */
     sp_train_opts t;
-    int threads;
-    sp_log *logf;
-    sp_progress *bar;
     int bar_epoch;            /* the epoch the bar shows */
-    int lr_given, wd_given, schedule_given;
+    int schedule_given;
 } options;
 
 static const char usage_text[] =
@@ -38,7 +35,7 @@ static const char usage_text[] =
     "                   [--schedule step|cosine] [--step-every E]\n"
     "                   [--augment cifar|imagenet|none] [--mean V,V,V] [--std V,V,V]\n"
     "                   [--seed S] [--device NAME] [--threads N] [--save-every K]\n"
-    "                   [--resume] [--log FILE] [FILE] [-o OUT]\n"
+    "                   [--resume] [--log FILE] [--verbose] [FILE] [-o OUT]\n"
     "Train the network in a checkpoint (FILE, or standard input) with SGD and\n"
     "write the weights of its best validation epoch, or of its last epoch without\n"
     "--val (OUT, or standard output).\n"
@@ -70,6 +67,8 @@ static const char usage_text[] =
     "                         and after every epoch\n"
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step and per epoch to FILE\n"
+    "      --verbose          say which device, instruction set and threads it uses\n"
+    "                         and how idle threads wait (on standard error)\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n"
@@ -77,109 +76,55 @@ static const char usage_text[] =
     "From scratch: a network fresh from sp-init that was never trained; any other\n"
     "(trained, imported or pruned) is fine-tuned.\n";
 
-enum { OPT_LR = 256, OPT_MOMENTUM, OPT_WD, OPT_NESTEROV, OPT_SCHEDULE, OPT_STEP_EVERY,
-       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_AUGMENT };
+enum { OPT_NESTEROV = SP_CLI_OPT_OWN, OPT_SCHEDULE, OPT_STEP_EVERY };
+
+static int take_option(void *ctx, int c, const char *arg)
+{
+    options *o = ctx;
+    sp_train_opts *t = &o->t;
+    switch (c) {
+    case OPT_NESTEROV: t->sgd.nesterov = 1; break;
+    case OPT_SCHEDULE:
+        if (sp_schedule_parse(arg, &t->schedule) < 0)
+            sp_die_usage("unknown schedule '%s' (expected step or cosine)", arg);
+        o->schedule_given = 1;
+        break;
+    case OPT_STEP_EVERY: t->step_every = (int)sp_arg_long("--step-every", arg, 1, 100000); break;
+    default: return -1;
+    }
+    return 0;
+}
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
-        {"data", required_argument, NULL, 'd'},
-        {"val", required_argument, NULL, 'v'},
-        {"epochs", required_argument, NULL, 'e'},
-        {"batch", required_argument, NULL, 'b'},
-        {"lr", required_argument, NULL, OPT_LR},
-        {"momentum", required_argument, NULL, OPT_MOMENTUM},
-        {"weight-decay", required_argument, NULL, OPT_WD},
         {"nesterov", no_argument, NULL, OPT_NESTEROV},
         {"schedule", required_argument, NULL, OPT_SCHEDULE},
         {"step-every", required_argument, NULL, OPT_STEP_EVERY},
-        {"augment", required_argument, NULL, OPT_AUGMENT},
-        {"mean", required_argument, NULL, OPT_MEAN},
-        {"std", required_argument, NULL, OPT_STD},
-        {"seed", required_argument, NULL, 's'},
-        {"device", required_argument, NULL, OPT_DEVICE},
-        {"threads", required_argument, NULL, 't'},
-        {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
-        {"resume", no_argument, NULL, 'r'},
-        {"log", required_argument, NULL, 'l'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    const sp_cli_own own = {longopts, "", take_option, o, usage_text};
     memset(o, 0, sizeof *o);
-    sp_train_opts *t = &o->t;
-    t->epochs = 200;
-    t->batch = 128;
-    t->sgd.lr = 0.001f;
-    t->sgd.momentum = 0.9f;
-    t->sgd.weight_decay = 1e-4f;
-    t->save_every = 200;
-    o->device = "auto";
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': o->data = optarg; break;
-        case 'v': o->val = optarg; break;
-        case 'e': t->epochs = (int)sp_arg_long("--epochs", optarg, 1, 100000); break;
-        case 'b': t->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
-        case OPT_LR:
-            t->sgd.lr = (float)sp_arg_double("--lr", optarg, 0, 1e3);
-            o->lr_given = 1;
-            break;
-        case OPT_MOMENTUM:
-            t->sgd.momentum = (float)sp_arg_double("--momentum", optarg, 0, 1);
-            break;
-        case OPT_WD:
-            t->sgd.weight_decay = (float)sp_arg_double("--weight-decay", optarg, 0, 1);
-            o->wd_given = 1;
-            break;
-        case OPT_NESTEROV: t->sgd.nesterov = 1; break;
-        case OPT_SCHEDULE:
-            if (sp_schedule_parse(optarg, &t->schedule) < 0)
-                sp_die_usage("unknown schedule '%s' (expected step or cosine)", optarg);
-            o->schedule_given = 1;
-            break;
-        case OPT_STEP_EVERY:
-            t->step_every = (int)sp_arg_long("--step-every", optarg, 1, 100000);
-            break;
-        case OPT_AUGMENT: o->augment = optarg; break;
-        case OPT_MEAN: o->mean = optarg; break;
-        case OPT_STD: o->std = optarg; break;
-        case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
-        case OPT_DEVICE: o->device = optarg; break;
-        case 't': o->threads = (int)sp_arg_long("--threads", optarg, 1, 4096); break;
-        case OPT_SAVE_EVERY:
-            t->save_every = sp_arg_long("--save-every", optarg, 0, 1L << 40);
-            break;
-        case 'r': t->resume = 1; break;
-        case 'l': o->log = optarg; break;
-        case 'o': o->output = optarg; break;
-        case 'h': sp_print_help(usage_text);
-        case 'V': sp_print_version();
-        default: sp_die_bad_option(argv, c);
-        }
-    }
-    o->input = sp_arg_operand_why(argc, argv, optind, "only one checkpoint is read");
-    if (!o->data)
+    sp_cli_train_init(&o->c, &o->t);
+    o->t.epochs = 200;
+    o->t.batch = 128;
+    o->t.sgd.weight_decay = 1e-4f;
+    sp_cli_train_parse(&o->c, argc, argv, &own);
+    o->c.input = sp_arg_operand_why(argc, argv, optind, "only one checkpoint is read");
+    if (!o->c.data)
         sp_die_usage("no training set given (--data FILE.spd)");
-    if (o->augment && sp_augment_parse(o->augment, &t->pre.augment) < 0)
-        sp_die_usage("unknown augmentation '%s' (expected cifar, imagenet or none)", o->augment);
-    int to_stdout = !o->output || strcmp(o->output, "-") == 0;
-    if (t->resume && to_stdout)
-        sp_die_usage("--resume needs -o OUT: the resume state is kept in OUT.resume");
+    sp_cli_train_check(&o->c);
 }
 
 static void on_step(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
-    sp_log_train_step(o->logf, p);
+    sp_log_train_step(o->c.logf, p);
     if (p->epoch != o->bar_epoch) {
         o->bar_epoch = p->epoch;
-        sp_progress_start(o->bar, "epoch %d/%d", p->epoch + 1, p->epochs);
+        sp_progress_start(o->c.bar, "epoch %d/%d", p->epoch + 1, p->epochs);
     }
-    sp_progress_update(o->bar, p->batch, p->batches, "loss %.4f acc %.1f%% lr %.4g", p->loss,
+    sp_progress_update(o->c.bar, p->batch, p->batches, "loss %.4f acc %.1f%% lr %.4g", p->loss,
                        p->accuracy, p->lr);
 }
 
@@ -187,8 +132,8 @@ static void on_step(void *ctx, const sp_train_progress *p)
 static void on_epoch(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
-    sp_log_train_epoch(o->logf, p);
-    if (!sp_progress_active(o->bar))
+    sp_log_train_epoch(o->c.logf, p);
+    if (!sp_progress_active(o->c.bar))
         return;
     if (p->validated)
         sp_info("epoch %d/%d: train loss %.4f, val top-1 %.2f%% top-5 %.2f%% loss %.4f "
@@ -205,9 +150,9 @@ static void setup_job(options *o, const sp_model *m)
 {
     int scratch = sp_model_meta(m, "init.seed") && !sp_model_meta(m, "train.epochs");
     sp_train_opts *t = &o->t;
-    if (!o->lr_given)
+    if (!o->c.lr_given)
         t->sgd.lr = scratch ? 0.1f : 0.001f;
-    if (!o->wd_given)
+    if (!o->c.wd_given)
         t->sgd.weight_decay = scratch ? 5e-4f : 1e-4f;
     if (!o->schedule_given)
         t->schedule = scratch ? SP_SCHED_COSINE : SP_SCHED_STEP;
@@ -218,50 +163,28 @@ static void setup_job(options *o, const sp_model *m)
                 t->epochs);
 }
 
-static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset *d)
-{
-    sp_preproc pre;
-    sp_preproc_or_die(&pre, m, d, o->input, o->mean, o->std);
-    if (o->augment)
-        pre.augment = o->t.pre.augment;
-    else if (!sp_model_meta(m, "augment"))
-        pre.augment = pre.h <= 64 && pre.w <= 64 ? SP_AUG_CIFAR : SP_AUG_IMAGENET;
-    o->t.pre = pre;
-}
-
 int main(int argc, char **argv)
 {
     options o;
     sp_cli_init("sp-finetune");
     parse_command_line(argc, argv, &o);
-    sp_cli_threads(o.threads);
-    int rank = sp_cli_dist(o.threads, o.input);
-    if (rank > 0)
-        o.log = NULL;
-    sp_model *m = sp_ckpt_load_or_die(o.input);
-    sp_dataset *train = sp_data_open_or_die(o.data);
-    sp_dataset *val = o.val ? sp_data_open_or_die(o.val) : NULL;
+    sp_cli_train_start(&o.c);
+    sp_model *m = sp_ckpt_load_or_die(o.c.input);
+    sp_dataset *train = sp_data_open_or_die(o.c.data);
+    sp_dataset *val = o.c.val ? sp_data_open_or_die(o.c.val) : NULL;
     setup_job(&o, m);
-    setup_preprocessing(&o, m, train);
-    char *state = sp_cli_resume_state(o.output, &o.t.resume);
-    o.t.state = state;
-    o.logf = sp_log_open(o.log, o.t.resume);
-    o.bar = sp_progress_new("batch");
+    sp_cli_train_preproc(&o.c, m, train);
+    sp_cli_train_resume(&o.c);
+    sp_cli_train_progress(&o.c);
     o.bar_epoch = -1;
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
-    o.t.validating = (sp_eval_progress){sp_progress_eval, o.bar};
-    sp_backend *b = sp_backend_create_or_die(o.device);
-    if (sp_train_run(b, m, train, val, &o.t) < 0)
-        sp_die("%s", sp_error());
-    sp_progress_free(o.bar);
-    sp_log_close(o.logf);
-    if (rank == 0)
-        sp_ckpt_save_or_die(m, o.output);
-    if (state && rank == 0)
-        unlink(state);
-    free(state);
+    sp_backend *b = sp_backend_create_or_die(o.c.device);
+    if (o.c.verbose)
+        sp_cli_verbose(o.c.device);
+    sp_cli_train_run(&o.c, b, m, train, val);
+    sp_cli_train_save(&o.c, m);
     sp_backend_destroy(b);
     sp_data_close(train);
     if (val)

@@ -27,13 +27,11 @@
 #include "sp/train.h"
 
 typedef struct options {
-    const char *input, *output, *data, *val, *log, *device, *mean, *std, *augment;
+    sp_cli_train c;           /* the options sp-finetune shares */
+    sp_train_opts t;
     const char *recipe, *sort, *pool, *ssty_loss;
     double rate, beta0, beta1, ssty_scale, twin_scale;
-    int block, epochs, batch, window, beta_range, threads, bar_epoch, round;
-    sp_train_opts t;
-    sp_log *logf;
-    sp_progress *bar;
+    int block, window, beta_range, bar_epoch, round;
 } options;
 
 static const char usage_text[] =
@@ -46,7 +44,7 @@ static const char usage_text[] =
     "                     [--twin-current-scale X] [--round N] [--augment NAME]\n"
     "                     [--mean V,V,V] [--std V,V,V] [--seed S] [--device NAME]\n"
     "                     [--threads N] [--save-every K] [--resume] [--log FILE]\n"
-    "                     [FILE] [-o OUT]\n"
+    "                     [--verbose] [FILE] [-o OUT]\n"
     "Run one pruning stage: learn which channels of block K to keep, training the\n"
     "network (FILE, or standard input) and its mask generators together, and\n"
     "write the best epoch with the block's channel index (OUT, or standard output)\n"
@@ -93,27 +91,45 @@ static const char usage_text[] =
     "                         and after every epoch\n"
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step, window and epoch to FILE\n"
+    "      --verbose          say which device, instruction set and threads it uses\n"
+    "                         and how idle threads wait (on standard error)\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
     "  -V, --version          show the version and exit\n";
 
-enum { OPT_RATE = 256, OPT_RECIPE, OPT_LR, OPT_MOMENTUM, OPT_WD, OPT_WINDOW, OPT_BETA_RANGE,
-       OPT_BETA0, OPT_BETA1, OPT_SORT, OPT_POOL, OPT_SSTY_LOSS, OPT_SSTY_SCALE, OPT_TWIN_SCALE,
-       OPT_MEAN, OPT_STD, OPT_DEVICE, OPT_SAVE_EVERY, OPT_AUGMENT, OPT_ROUND };
+enum { OPT_RATE = SP_CLI_OPT_OWN, OPT_RECIPE, OPT_WINDOW, OPT_BETA_RANGE, OPT_BETA0, OPT_BETA1,
+       OPT_SORT, OPT_POOL, OPT_SSTY_LOSS, OPT_SSTY_SCALE, OPT_TWIN_SCALE, OPT_ROUND };
+
+static int take_option(void *ctx, int c, const char *arg)
+{
+    options *o = ctx;
+    switch (c) {
+    case 'k': o->block = (int)sp_arg_long("--block", arg, 0, 1000); break;
+    case OPT_RATE: o->rate = sp_arg_double("--rate", arg, 1e-9, 1); break;
+    case OPT_RECIPE: o->recipe = arg; break;
+    case OPT_WINDOW: o->window = (int)sp_arg_long("--window", arg, 1, 100000); break;
+    case OPT_BETA_RANGE: o->beta_range = (int)sp_arg_long("--beta-range", arg, 1, 1000000); break;
+    case OPT_BETA0: o->beta0 = sp_arg_double("--beta-start", arg, 0, 1e6); break;
+    case OPT_BETA1: o->beta1 = sp_arg_double("--beta-end", arg, 0, 1e6); break;
+    case OPT_SORT: o->sort = arg; break;
+    case OPT_POOL: o->pool = arg; break;
+    case OPT_SSTY_LOSS: o->ssty_loss = arg; break;
+    case OPT_SSTY_SCALE: o->ssty_scale = sp_arg_double("--ssty-scale", arg, 1e-9, 1e9); break;
+    case OPT_TWIN_SCALE:
+        o->twin_scale = sp_arg_double("--twin-current-scale", arg, 1e-9, 1e9);
+        break;
+    case OPT_ROUND: o->round = (int)sp_arg_long("--round", arg, 1, 4096); break;
+    default: return -1;
+    }
+    return 0;
+}
 
 static void parse_command_line(int argc, char **argv, options *o)
 {
     static const struct option longopts[] = {
         {"block", required_argument, NULL, 'k'},
-        {"data", required_argument, NULL, 'd'},
-        {"val", required_argument, NULL, 'v'},
         {"rate", required_argument, NULL, OPT_RATE},
         {"recipe", required_argument, NULL, OPT_RECIPE},
-        {"epochs", required_argument, NULL, 'e'},
-        {"batch", required_argument, NULL, 'b'},
-        {"lr", required_argument, NULL, OPT_LR},
-        {"momentum", required_argument, NULL, OPT_MOMENTUM},
-        {"weight-decay", required_argument, NULL, OPT_WD},
         {"window", required_argument, NULL, OPT_WINDOW},
         {"beta-range", required_argument, NULL, OPT_BETA_RANGE},
         {"beta-start", required_argument, NULL, OPT_BETA0},
@@ -124,87 +140,22 @@ static void parse_command_line(int argc, char **argv, options *o)
         {"ssty-scale", required_argument, NULL, OPT_SSTY_SCALE},
         {"twin-current-scale", required_argument, NULL, OPT_TWIN_SCALE},
         {"round", required_argument, NULL, OPT_ROUND},
-        {"augment", required_argument, NULL, OPT_AUGMENT},
-        {"mean", required_argument, NULL, OPT_MEAN},
-        {"std", required_argument, NULL, OPT_STD},
-        {"seed", required_argument, NULL, 's'},
-        {"device", required_argument, NULL, OPT_DEVICE},
-        {"threads", required_argument, NULL, 't'},
-        {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
-        {"resume", no_argument, NULL, 'r'},
-        {"log", required_argument, NULL, 'l'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    const sp_cli_own own = {longopts, "k:", take_option, o, usage_text};
     memset(o, 0, sizeof *o);
-    sp_train_opts *t = &o->t;
+    sp_cli_train_init(&o->c, &o->t);
     o->block = -1;
     o->rate = o->beta0 = o->beta1 = NAN;
     o->ssty_scale = o->twin_scale = 1.0;
     o->window = 20;
     o->beta_range = 100;
-    t->sgd.lr = 0.001f;
-    t->sgd.momentum = 0.9f;
-    t->sgd.weight_decay = 5e-4f;
-    t->save_every = 200;
-    o->device = "auto";
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":k:d:v:e:b:s:t:rl:o:hV", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'k': o->block = (int)sp_arg_long("--block", optarg, 0, 1000); break;
-        case 'd': o->data = optarg; break;
-        case 'v': o->val = optarg; break;
-        case OPT_RATE: o->rate = sp_arg_double("--rate", optarg, 1e-9, 1); break;
-        case OPT_RECIPE: o->recipe = optarg; break;
-        case 'e': o->epochs = (int)sp_arg_long("--epochs", optarg, 1, 100000); break;
-        case 'b': o->batch = (int)sp_arg_long("--batch", optarg, 1, 65536); break;
-        case OPT_LR: t->sgd.lr = (float)sp_arg_double("--lr", optarg, 0, 1e3); break;
-        case OPT_MOMENTUM:
-            t->sgd.momentum = (float)sp_arg_double("--momentum", optarg, 0, 1);
-            break;
-        case OPT_WD:
-            t->sgd.weight_decay = (float)sp_arg_double("--weight-decay", optarg, 0, 1);
-            break;
-        case OPT_WINDOW: o->window = (int)sp_arg_long("--window", optarg, 1, 100000); break;
-        case OPT_BETA_RANGE:
-            o->beta_range = (int)sp_arg_long("--beta-range", optarg, 1, 1000000);
-            break;
-        case OPT_BETA0: o->beta0 = sp_arg_double("--beta-start", optarg, 0, 1e6); break;
-        case OPT_BETA1: o->beta1 = sp_arg_double("--beta-end", optarg, 0, 1e6); break;
-        case OPT_SORT: o->sort = optarg; break;
-        case OPT_POOL: o->pool = optarg; break;
-        case OPT_SSTY_LOSS: o->ssty_loss = optarg; break;
-        case OPT_SSTY_SCALE:
-            o->ssty_scale = sp_arg_double("--ssty-scale", optarg, 1e-9, 1e9);
-            break;
-        case OPT_TWIN_SCALE:
-            o->twin_scale = sp_arg_double("--twin-current-scale", optarg, 1e-9, 1e9);
-            break;
-        case OPT_AUGMENT: o->augment = optarg; break;
-        case OPT_ROUND: o->round = (int)sp_arg_long("--round", optarg, 1, 4096); break;
-        case OPT_MEAN: o->mean = optarg; break;
-        case OPT_STD: o->std = optarg; break;
-        case 's': t->seed = (uint64_t)sp_arg_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
-        case OPT_DEVICE: o->device = optarg; break;
-        case 't': o->threads = (int)sp_arg_long("--threads", optarg, 1, 4096); break;
-        case OPT_SAVE_EVERY:
-            t->save_every = sp_arg_long("--save-every", optarg, 0, 1L << 40);
-            break;
-        case 'r': t->resume = 1; break;
-        case 'l': o->log = optarg; break;
-        case 'o': o->output = optarg; break;
-        case 'h': sp_print_help(usage_text);
-        case 'V': sp_print_version();
-        default: sp_die_bad_option(argv, c);
-        }
-    }
-    o->input = sp_arg_operand(argc, argv, optind);
+    o->t.sgd.weight_decay = 5e-4f;
+    sp_cli_train_parse(&o->c, argc, argv, &own);
+    o->c.input = sp_arg_operand(argc, argv, optind);
     if (o->block < 0)
         sp_die_usage("which block to prune? (--block K; sp-inspect --blocks lists them)");
-    if (!o->data || !o->val)
+    if (!o->c.data || !o->c.val)
         sp_die_usage("both a training set (--data) and a validation set (--val) are needed");
     if (o->sort && strcmp(o->sort, "global") != 0 && strcmp(o->sort, "layer") != 0)
         sp_die_usage("unknown sort '%s' (expected global or layer)", o->sort);
@@ -212,10 +163,7 @@ static void parse_command_line(int argc, char **argv, options *o)
         sp_die_usage("unknown pool '%s' (expected all or masked)", o->pool);
     if (o->ssty_loss && strcmp(o->ssty_loss, "logit") != 0 && strcmp(o->ssty_loss, "ce") != 0)
         sp_die_usage("unknown sensitivity loss '%s' (expected logit or ce)", o->ssty_loss);
-    if (o->augment && sp_augment_parse(o->augment, &t->pre.augment) < 0)
-        sp_die_usage("unknown augmentation '%s' (expected cifar, imagenet or none)", o->augment);
-    if (t->resume && (!o->output || strcmp(o->output, "-") == 0))
-        sp_die_usage("--resume needs -o OUT: the resume state is kept in OUT.resume");
+    sp_cli_train_check(&o->c);
 }
 
 /* ---- progress and log ----------------------------------------------- */
@@ -223,36 +171,37 @@ static void parse_command_line(int argc, char **argv, options *o)
 static void on_step(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
-    sp_log_train_step(o->logf, p);
+    sp_log_train_step(o->c.logf, p);
     if (p->epoch != o->bar_epoch) {
         o->bar_epoch = p->epoch;
-        sp_progress_start(o->bar, "block %d epoch %d/%d", o->block, p->epoch + 1, p->epochs);
+        sp_progress_start(o->c.bar, "block %d epoch %d/%d", o->block, p->epoch + 1, p->epochs);
     }
-    sp_progress_update(o->bar, p->batch, p->batches, "loss %.4f acc %.1f%%", p->loss,
+    sp_progress_update(o->c.bar, p->batch, p->batches, "loss %.4f acc %.1f%%", p->loss,
                        p->accuracy);
 }
 
 static void on_window(void *ctx, const sp_stage_report *r)
 {
     options *o = ctx;
-    if (!o->logf)
+    sp_log *logf = o->c.logf;
+    if (!logf)
         return;
-    sp_log_begin(o->logf);
-    sp_log_printf(o->logf, "\"window\": %lld, \"epoch\": %d, \"masks\": [", (long long)r->step,
+    sp_log_begin(logf);
+    sp_log_printf(logf, "\"window\": %lld, \"epoch\": %d, \"masks\": [", (long long)r->step,
                   r->epoch + 1);
     for (int k = 0; k < r->nsite; k++)
-        sp_log_printf(o->logf, "%s{\"mask\": \"%s\", \"channels\": %d, \"kept\": %d, "
+        sp_log_printf(logf, "%s{\"mask\": \"%s\", \"channels\": %d, \"kept\": %d, "
                       "\"beta\": %.6g, \"lambda\": %.6g, \"two_side\": %.4f}", k ? ", " : "",
                       r->site[k], r->channels[k], r->kept[k], (double)r->beta[k],
                       (double)r->lambda[k], r->two_side[k]);
-    sp_log_printf(o->logf, "]}\n");
-    sp_log_flush(o->logf);
+    sp_log_printf(logf, "]}\n");
+    sp_log_flush(logf);
 }
 
 static void on_epoch(void *ctx, const sp_train_progress *p)
 {
     options *o = ctx;
-    sp_log_train_epoch(o->logf, p);
+    sp_log_train_epoch(o->c.logf, p);
     sp_info("block %d, epoch %d/%d: top-1 with hard masks %.2f%% (best %.2f%%, epoch %d)",
             o->block, p->epoch + 1, p->epochs, sp_metrics_top1(&p->val), p->best_top1,
             p->best_epoch + 1);
@@ -262,7 +211,7 @@ static void on_epoch(void *ctx, const sp_train_progress *p)
 
 static void check_stage(const options *o, const sp_model *m)
 {
-    const char *what = sp_in_name(o->input);
+    const char *what = sp_in_name(o->c.input);
     if (!sp_graph_block(m->graph, o->block))
         sp_die("%s has no block %d (sp-inspect --blocks lists them)", what, o->block);
     const char *state = sp_model_meta(m, "stage.state");
@@ -301,8 +250,8 @@ static void setup_stage(options *o, sp_model *m, const sp_dataset *train, sp_sta
     so->twin_current_scale = o->twin_scale;
     so->round = o->round;
     so->seed = o->t.seed;
-    so->epochs = o->epochs ? o->epochs : r->epochs;
-    so->batch = o->batch ? o->batch : r->batch;
+    so->epochs = o->t.epochs ? o->t.epochs : r->epochs;
+    so->batch = o->t.batch ? o->t.batch : r->batch;
     so->batches = (sp_data_count(train) + so->batch - 1) / so->batch;
     o->t.epochs = so->epochs;
     o->t.batch = so->batch;
@@ -311,18 +260,13 @@ static void setup_stage(options *o, sp_model *m, const sp_dataset *train, sp_sta
     o->t.mask_grads = 1;
 }
 
-static void setup_preprocessing(options *o, const sp_model *m, const sp_dataset *d)
+/* The training set must have the network's channels. */
+static void check_channels(const options *o, const sp_dataset *d)
 {
-    sp_preproc pre;
-    sp_preproc_or_die(&pre, m, d, o->input, o->mean, o->std);
-    if (o->augment)
-        pre.augment = o->t.pre.augment;
-    else if (!sp_model_meta(m, "augment"))
-        pre.augment = pre.h <= 64 && pre.w <= 64 ? SP_AUG_CIFAR : SP_AUG_IMAGENET;
-    if (sp_data_channels(d) != pre.c)
-        sp_die("'%s' has %d-channel images but the network takes %d channel%s", o->data,
-               sp_data_channels(d), pre.c, SP_PLURAL(pre.c));
-    o->t.pre = pre;
+    int c = o->t.pre.c;
+    if (sp_data_channels(d) != c)
+        sp_die("'%s' has %d-channel images but the network takes %d channel%s", o->c.data,
+               sp_data_channels(d), c, SP_PLURAL(c));
 }
 
 int main(int argc, char **argv)
@@ -330,48 +274,38 @@ int main(int argc, char **argv)
     options o;
     sp_cli_init("sp-train-mask");
     parse_command_line(argc, argv, &o);
-    sp_cli_threads(o.threads);
-    int rank = sp_cli_dist(o.threads, o.input);
-    if (rank > 0)
-        o.log = NULL;
-    sp_model *m = sp_ckpt_load_or_die(o.input);
+    int rank = sp_cli_train_start(&o.c);
+    sp_model *m = sp_ckpt_load_or_die(o.c.input);
     check_stage(&o, m);
-    sp_dataset *train = sp_data_open_or_die(o.data);
-    sp_dataset *val = sp_data_open_or_die(o.val);
-    setup_preprocessing(&o, m, train);
+    sp_dataset *train = sp_data_open_or_die(o.c.data);
+    sp_dataset *val = sp_data_open_or_die(o.c.val);
+    sp_cli_train_preproc(&o.c, m, train);
+    check_channels(&o, train);
     sp_stage_opts so;
     setup_stage(&o, m, train, &so);
     char crc[16];
     snprintf(crc, sizeof crc, "%08x", (unsigned)sp_model_crc32(m));
     if (sp_mask_insert(m, o.block) < 0)
-        sp_die("%s: %s", sp_in_name(o.input), sp_error());
-    char *state = sp_cli_resume_state(o.output, &o.t.resume);
-    o.t.state = state;
-    sp_backend *b = sp_backend_create_or_die(o.device);
+        sp_die("%s: %s", sp_in_name(o.c.input), sp_error());
+    sp_cli_train_resume(&o.c);
+    sp_backend *b = sp_backend_create_or_die(o.c.device);
+    if (o.c.verbose)
+        sp_cli_verbose(o.c.device);
     sp_stage *st = sp_stage_new(b, m, &so);
     if (!st)
-        sp_die("%s: %s", sp_in_name(o.input), sp_error());
-    o.logf = sp_log_open(o.log, o.t.resume);
-    o.bar = sp_progress_new("batch");
+        sp_die("%s: %s", sp_in_name(o.c.input), sp_error());
+    sp_cli_train_progress(&o.c);
     o.bar_epoch = -1;
     o.t.hooks = sp_stage_hooks(st, on_window, &o);
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;
-    o.t.validating = (sp_eval_progress){sp_progress_eval, o.bar};
-    if (sp_train_run(b, m, train, val, &o.t) < 0)
-        sp_die("%s", sp_error());
-    sp_progress_free(o.bar);
+    sp_cli_train_run(&o.c, b, m, train, val);
     sp_model_set_meta(m, "stage.input", crc);
-    sp_log_close(o.logf);
     if (rank == 0)
         sp_info("block %d: kept %s of the channels per mask, top-1 %s%% with hard masks", o.block,
             sp_model_meta(m, "stage.kept"), sp_model_meta(m, "train.best_top1"));
-    if (rank == 0)
-        sp_ckpt_save_or_die(m, o.output);
-    if (state && rank == 0)
-        unlink(state);
-    free(state);
+    sp_cli_train_save(&o.c, m);
     sp_stage_free(st);
     sp_backend_destroy(b);
     sp_data_close(train);

@@ -1,5 +1,6 @@
 /* backend.c: choosing a backend by name, and the output sizes of the
  * shape structs (sp_window_out, the formula the graph also uses). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,6 +68,20 @@ sp_backend *sp_backend_create(const char *name)
         return sp_cuda_load(strcmp(name, "cuda") == 0 ? local_gpu() : gpu);
     sp_errorf("unknown device '%s' (expected auto, cpu, cuda, cuda:N or ref)", name);
     return NULL;
+}
+
+const char *sp_backend_device(const char *name, char *buf, size_t n)
+{
+    if (name && strcmp(name, "auto") == 0)
+        name = sp_backend_have_gpu() ? "cuda" : "cpu";
+    int gpu = name ? cuda_device(name) : -1;
+    if (gpu >= 0)
+        snprintf(buf, n, "cuda:%d", strcmp(name, "cuda") == 0 ? local_gpu() : gpu);
+    else if (name && (strcmp(name, "cpu") == 0 || strcmp(name, "ref") == 0))
+        snprintf(buf, n, "%s", name);
+    else
+        return NULL;
+    return buf;
 }
 
 void sp_backend_destroy(sp_backend *b)

@@ -1,7 +1,6 @@
 /* cli_compute.c: the set-up every program that runs a network repeats:
  * datasets, backend, preprocessing, the resume state (see
  * cli.h).  Each dies with the library's sentence, as every program did. */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include "sp/data.h"
 #include "sp/dist.h"
 #include "sp/preproc.h"
+#include "cli_priv.h"
 
 static int dist_ended;
 
@@ -42,7 +42,7 @@ int sp_cli_dist(int threads, const char *input)
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     int share = local ? atoi(local) : 1;
     if (threads == 0 && share > 1)
-        omp_set_num_threads(omp_get_num_procs() / share > 0 ? omp_get_num_procs() / share : 1);
+        sp_cli_threads_share(share);
     return sp_dist_rank();
 }
 

@@ -237,6 +237,9 @@ enum { SP_OWN_IN = 1, SP_OWN_OUT = 2 };
 sp_backend *sp_backend_create(const char *name);
 /* Whether "auto" would choose a GPU. */
 int sp_backend_have_gpu(void);
+/* The device sp_backend_create(name) runs on, "ref", "cpu" or "cuda:N",
+ * written to buf (n bytes); NULL for a name it does not know. */
+const char *sp_backend_device(const char *name, char *buf, size_t n);
 void sp_backend_destroy(sp_backend *b);
 
 sp_backend *sp_ref_backend_create(void);

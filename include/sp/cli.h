@@ -111,6 +111,11 @@ struct sp_dataset *sp_data_open_or_die(const char *path);
 /* The backend --device names ("auto", "cpu", "cuda", "cuda:N", "ref"), or
  * die. */
 struct sp_backend *sp_backend_create_or_die(const char *device);
+/* --verbose: say on stderr what the program computes with: the device
+ * (--device's name resolved; on the CPU, the instruction set oneDNN uses),
+ * the compute threads and where their number came from, and how idle
+ * threads wait.  Call once, after sp_cli_threads and sp_cli_dist. */
+void sp_cli_verbose(const char *device);
 /* The preprocessing of network m on dataset d (d may be NULL) with --mean
  * and --std (NULL: keep) applied, or die: a bad checkpoint is named as
  * `input` (the FILE operand, NULL for stdin), a malformed option is a
@@ -122,6 +127,72 @@ void sp_preproc_or_die(struct sp_preproc *pre, const struct sp_model *m,
  * output is stdout; free it), after sp_out_check(output).  *resume (--resume) is cleared when there is
  * no state yet: the first run of a job may be started with --resume. */
 char *sp_cli_resume_state(const char *output, int *resume);
+
+/* ---- programs that train a network (cli_train.c) -------------------- */
+
+struct option;
+struct sp_train_opts;
+struct sp_log;
+struct sp_progress;
+/* The options sp-finetune and sp-train-mask share, and what a training run
+ * keeps beside its sp_train_opts: -d/--data, -v/--val, -e/--epochs,
+ * -b/--batch, --lr, --momentum, --weight-decay, --augment, --mean, --std,
+ * -s/--seed, --device, -t/--threads, --save-every, -r/--resume, -l/--log,
+ * --verbose, -o/--output, -h/--help and -V/--version.  The numbers go into
+ * *t (epochs, batch, sgd, seed, save_every, resume, pre.augment). */
+typedef struct sp_cli_train {
+    struct sp_train_opts *t;
+    const char *input;        /* the FILE operand, set by the program */
+    const char *output, *data, *val, *log, *device, *mean, *std, *augment;
+    int threads;              /* 0: not given */
+    int lr_given, wd_given;
+    int verbose;
+    int rank;                 /* under mpirun, this process's (sp_cli_train_start) */
+    char *state;              /* OUT.resume, NULL: none (sp_cli_train_resume) */
+    struct sp_log *logf;      /* --log (sp_cli_train_progress) */
+    struct sp_progress *bar;
+} sp_cli_train;
+
+/* A program's own options: getopt_long entries ending with a zero one
+ * (long-only ones numbered from SP_CLI_OPT_OWN to SP_CLI_OPT_OWN + 255),
+ * their short letters ("k:"), and take, which stores one (c: the code,
+ * arg: its argument) and returns 0, or -1 for a code it does not know. */
+enum { SP_CLI_OPT_OWN = 256 };
+typedef struct sp_cli_own {
+    const struct option *longopts;
+    const char *shortopts;
+    int (*take)(void *ctx, int c, const char *arg);
+    void *ctx;
+    const char *usage;        /* the --help text */
+} sp_cli_own;
+
+/* Zero c and set the shared defaults (learning rate 0.001, momentum 0.9,
+ * save every 200 steps, device auto); the program sets its own in *t
+ * after this and before sp_cli_train_parse. */
+void sp_cli_train_init(sp_cli_train *c, struct sp_train_opts *t);
+/* Read every option of argv, shared or own; --help, --version and a bad
+ * option exit.  The operands start at optind. */
+void sp_cli_train_parse(sp_cli_train *c, int argc, char **argv, const sp_cli_own *own);
+/* After the program's own checks: an unknown --augment, or --resume
+ * without -o, is a usage error. */
+void sp_cli_train_check(sp_cli_train *c);
+/* The compute threads and the mpirun launch (sp_cli_dist): returns the
+ * rank; a process other than the first writes no log. */
+int sp_cli_train_start(sp_cli_train *c);
+/* t->pre: the preprocessing of m on the training set d (sp_preproc_or_die)
+ * with --augment, else the checkpoint's, else cifar up to 64 pixels and
+ * imagenet above. */
+void sp_cli_train_preproc(sp_cli_train *c, const struct sp_model *m,
+                          const struct sp_dataset *d);
+/* t->state and t->resume from -o and --resume (sp_cli_resume_state). */
+void sp_cli_train_resume(sp_cli_train *c);
+/* Open --log and the progress bar, which also shows validation. */
+void sp_cli_train_progress(sp_cli_train *c);
+/* Train (sp_train_run) or die; close the bar and the log. */
+void sp_cli_train_run(sp_cli_train *c, struct sp_backend *b, struct sp_model *m,
+                      struct sp_dataset *train, struct sp_dataset *val);
+/* The first process writes m to -o and removes the resume state. */
+void sp_cli_train_save(sp_cli_train *c, const struct sp_model *m);
 
 /* ---- programs that write a new network (cli_norm.c) ------------------- */
 
