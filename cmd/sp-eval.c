@@ -41,7 +41,8 @@ static const char usage_text[] =
     "      --device NAME    auto (default: a GPU when there is one, else cpu),\n"
     "                       cpu, cuda, cuda:N (GPU N) or ref\n"
     "  -t, --threads N      compute threads (default: all cores)\n"
-    "      --verbose        say which device, instruction set and threads it uses\n"
+    "      --verbose        say which device, instruction set, threads and activation\n"
+    "                       order it uses\n"
     "                       and how idle threads wait (on standard error)\n"
     "  -h, --help           show this help and exit\n"
     "  -V, --version        show the version and exit\n";
@@ -136,6 +137,8 @@ int main(int argc, char **argv)
     sp_exec *e = sp_exec_new(b, m, o.batch, 0, 0);
     if (!e)
         sp_die("%s", sp_error());
+    if (o.verbose)
+        sp_info("activations: %s", sp_exec_describe(e));
     sp_loader_opts lo = {o.batch, 0, 0, SP_AUG_NONE, 0, pre.c, pre.h, pre.w,
                          {pre.mean[0], pre.mean[1], pre.mean[2]},
                          {pre.std[0], pre.std[1], pre.std[2]}, 2, 0, 0};

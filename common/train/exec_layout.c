@@ -13,6 +13,7 @@
  * shortcut and applies the ReLU after it in its own pass over memory: it
  * writes into the shortcut's buffer with the sum as a post-op, when
  * nothing later reads the shortcut. */
+#include <stdio.h>
 #include "sp/base.h"
 #include "exec_priv.h"
 
@@ -132,12 +133,35 @@ static void fuse_residual(sp_exec *e, int a)
     }
 }
 
+static int count_nodes(const sp_exec *e, sp_op op, int fused)
+{
+    int n = 0;
+    for (int i = 1; i < e->g->n; i++)
+        n += e->g->node[i].op == op && (!fused || e->x[i].alias);
+    return n;
+}
+
+static void describe(sp_exec *e, int nhwc)
+{
+    int folded = count_nodes(e, SP_OP_BN, 1), sums = count_nodes(e, SP_OP_ADD, 1);
+    if (nhwc)
+        snprintf(e->describe, sizeof e->describe,
+                 "channels-last between convolutions; %d batch norm%s folded, %d of %d "
+                 "residual sums inside convolutions", folded, SP_PLURAL(folded), sums,
+                 count_nodes(e, SP_OP_ADD, 0));
+    else
+        snprintf(e->describe, sizeof e->describe, "NCHW; %d batch norm%s folded", folded,
+                 SP_PLURAL(folded));
+}
+
 void sp_exec_plan_layout(sp_exec *e, unsigned flags)
 {
     sp_graph *g = e->g;
     if (!e->b->nhwc.conv_fwd || (flags & SP_EXEC_NCHW) ||
-        (!(flags & SP_EXEC_NHWC) && !nhwc_wanted(e)))
+        (!(flags & SP_EXEC_NHWC) && !nhwc_wanted(e))) {
+        describe(e, 0);
         return;
+    }
     for (int i = 1; i < g->n; i++) {
         xnode *x = &e->x[i];
         x->chain = 0;   /* the NCHW hand-over has nothing left to do */
@@ -152,4 +176,12 @@ void sp_exec_plan_layout(sp_exec *e, unsigned flags)
     for (int i = 1; i < g->n; i++)
         if (g->node[i].op == SP_OP_ADD && e->x[i].nhwc_run)
             fuse_residual(e, i);
+    describe(e, 1);
+}
+
+const char *sp_exec_describe(const sp_exec *e)
+{
+    if (e->train)
+        return "NCHW, every layer as the graph says (a training executor)";
+    return e->describe[0] ? e->describe : "NCHW, every layer as the graph says";
 }

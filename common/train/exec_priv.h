@@ -72,6 +72,7 @@ struct sp_exec {
     int n_global, n_first;
     double *bn_local, *bn_global;  /* 2 x widest BN, device */
     int64_t train_forwards;   /* since the last download */
+    char describe[160];       /* sp_exec_describe */
 };
 
 /* A node's parameter of one kind: its device value or gradient, NULL

@@ -104,6 +104,9 @@ void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o);
 /* ---- single tensors (the pruning stage) ------------------------------ */
 
 sp_backend *sp_exec_backend(const sp_exec *e);
+/* How an inference executor runs its activations, in a phrase for
+ * --verbose: their order and what it fused. */
+const char *sp_exec_describe(const sp_exec *e);
 /* Device pointer of a parameter's value (NULL if the graph has none of
  * that name or it is not F32). */
 float *sp_exec_param(const sp_exec *e, const char *name);
