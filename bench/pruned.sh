@@ -29,6 +29,10 @@
 # batch 128 for 32-pixel inputs, 32 for larger ones, or BATCH).
 # speed-up / ideal is the speed-up over the ratio of the multiply-adds
 # before and after: 1 means the network got faster in full proportion.
+# bench/speed_bench reads two variables: SP_BENCH_CLOCK=cpu times the
+# process's CPU time instead of wall time (with THREADS=1, steadier on a
+# busy machine), and SP_BENCH_ORDER=nchw or nhwc overrides the inference
+# executor's choice of activation order.
 set -eu
 cd "$(dirname "$0")/.."
 ITERS=${ITERS:-5}

@@ -25,7 +25,8 @@
 # by bench/peak.c's FMA peak (the best of one measurement per round).
 # Ratios are sp / PyTorch: above 1 for speed and below 1 for memory mean
 # sp is ahead.  Before timing, bench/check_nets.py checks that the PyTorch
-# definitions match sp's networks layer by layer.
+# definitions match sp's networks layer by layer.  SP_BENCH_ORDER=nchw or
+# nhwc overrides sp's choice of activation order in inference.
 set -eu
 cd "$(dirname "$0")/.."
 ITERS=${1:-${ITERS:-5}}
