@@ -30,7 +30,7 @@ void sp_names_free(sp_names *ix)
     ix->n = 0;
 }
 
-int sp_names_find(const sp_names *ix, const char *name)
+int sp_names_pos(const sp_names *ix, const char *name)
 {
     int lo = 0, hi = ix->n;     /* the first entry not below name */
     while (lo < hi) {
@@ -40,7 +40,13 @@ int sp_names_find(const sp_names *ix, const char *name)
         else
             hi = mid;
     }
-    return lo < ix->n && strcmp(ix->r[lo].name, name) == 0 ? ix->r[lo].at : -1;
+    return lo < ix->n && strcmp(ix->r[lo].name, name) == 0 ? lo : -1;
+}
+
+int sp_names_find(const sp_names *ix, const char *name)
+{
+    int pos = sp_names_pos(ix, name);
+    return pos < 0 ? -1 : ix->r[pos].at;
 }
 
 int sp_names_dup(const sp_names *ix)

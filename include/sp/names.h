@@ -21,6 +21,9 @@ void sp_names_init(sp_names *ix, const void *items, int n,
 void sp_names_free(sp_names *ix);
 /* The first item named name, -1 if none. */
 int sp_names_find(const sp_names *ix, const char *name);
+/* Where in r the items named name begin, -1 if none (they follow each
+ * other, by index). */
+int sp_names_pos(const sp_names *ix, const char *name);
 /* The first item whose name an earlier item has already, -1 if none: the
  * one a loop over all pairs would report. */
 int sp_names_dup(const sp_names *ix);
