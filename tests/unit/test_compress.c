@@ -8,9 +8,9 @@
  * parameters drop by what the layer formulas written out here say.  The
  * two networks are compared with each other, not with the backend, so the
  * families run on the CPU backend (a wrong compression differs by about
- * 0.1, its rounding by at most 3e-6): the reference backend took 52 s of
- * CPU for them, the CPU backend 36; the small network runs on the
- * reference.  The stage's bookkeeping (metadata, gen/ and soft/ dropped,
+ * 0.1, its rounding by at most 3e-6): the test took 59 s of CPU with the
+ * reference backend, 29 with the CPU backend; the small network runs on
+ * the reference.  The stage's bookkeeping (metadata, gen/ and soft/ dropped,
  * twin/ kept) and its refusals are checked on the way.
  *
  * The criteria of sp-select are checked against scores worked out by hand
