@@ -129,7 +129,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c $(BUILD)/flags
 	$(CC) $(LIB_CFLAGS) -Itests/unit -MMD -MP -c $< -o $@
 
 # The test command of the quick start: installs what is missing, builds, runs
-# (TESTS_ONLY=PATTERN: only the tests whose name contains PATTERN).
+# (TESTS_ONLY="PATTERN...": only the tests whose name contains one of them).
 test:
 	@scripts/install-deps
 	@$(MAKE) --no-print-directory all

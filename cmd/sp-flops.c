@@ -209,13 +209,16 @@ static void count_baseline(report *r, const sp_graph *base)
     r->base = base;
     r->base_node = sp_xcalloc((size_t)r->g->n, sizeof *r->base_node);
     r->has_base = sp_xcalloc((size_t)r->g->n, sizeof *r->has_base);
+    sp_names ix;
+    sp_graph_names(base, &ix);
     for (int i = 1; i < r->g->n; i++) {
-        int j = sp_graph_find(base, r->g->node[i].name);
+        int j = sp_names_find(&ix, r->g->node[i].name);
         if (j > 0 && base->node[j].op == r->g->node[i].op) {
             r->base_node[i] = bn[j];
             r->has_base[i] = 1;
         }
     }
+    sp_names_free(&ix);
     free(bn);
 }
 
@@ -229,20 +232,25 @@ static int same_origin(const sp_model *m, const sp_model *base)
         a->node[0].c != b->node[0].c || a->node[0].h != b->node[0].h ||
         a->node[0].w != b->node[0].w)
         return 0;
-    int layers[2] = {0, 0};
-    for (int k = 0; k < 2; k++) {
+    int layers[2] = {0, 0}, same = 1;
+    for (int k = 0; k < 2 && same; k++) {
         const sp_graph *g = k ? b : a, *other = k ? a : b;
-        for (int i = 0; i < g->n; i++) {
+        sp_names ix;
+        sp_graph_names(other, &ix);
+        for (int i = 0; i < g->n && same; i++) {
             const sp_node *n = &g->node[i];
             if (n->op != SP_OP_CONV && n->op != SP_OP_LINEAR)
                 continue;
             layers[k]++;
-            int j = sp_graph_find(other, n->name);
+            int j = sp_names_find(&ix, n->name);
             if (j < 0 || other->node[j].op != n->op || other->node[j].cin != n->cin ||
                 other->node[j].cout != n->cout)
-                return 0;
+                same = 0;
         }
+        sp_names_free(&ix);
     }
+    if (!same)
+        return 0;
     return layers[0] == layers[1];
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "sp/base.h"
+#include "sp/names.h"
 #include "core/safetensors_priv.h"
 
 char *sp_st_subject(const char *what)
@@ -194,6 +195,28 @@ int sp_st_find(const sp_st_header *h, const char *name)
     return -1;
 }
 
+static const char *key_of(const void *keys, int i)
+{
+    return ((const char *const *)keys)[i];
+}
+
+/* No metadata key twice (JSON allows it, a reader could take either). */
+static int check_meta_keys(const sp_st_stream *s, const cJSON *meta)
+{
+    int n = cJSON_GetArraySize(meta), k = 0;
+    const char **key = sp_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *key);
+    for (const cJSON *j = meta->child; j; j = j->next)
+        key[k++] = j->string;
+    sp_names ix;
+    sp_names_init(&ix, key, k, key_of);
+    int d = sp_names_dup(&ix), rc = 0;
+    if (d >= 0)
+        rc = sp_errorf("%s is damaged: metadata '%s' appears twice", s->subj, key[d]);
+    sp_names_free(&ix);
+    free(key);
+    return rc;
+}
+
 static int parse_header(const sp_st_stream *s, sp_st_header *h, const char *text, size_t len)
 {
     const char *end = NULL;
@@ -229,6 +252,8 @@ static int parse_header(const sp_st_stream *s, sp_st_header *h, const char *text
             if (!cJSON_IsString(j))
                 return sp_errorf("%s is damaged: metadata '%s' is not a string", s->subj,
                                  j->string);
+        if (check_meta_keys(s, h->meta) < 0)
+            return -1;
     }
     return check_tiling(s, h);
 }

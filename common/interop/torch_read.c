@@ -11,6 +11,7 @@
 #include <archive_entry.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sp/names.h"
 #include "sp/safetensors.h"
 #include "sp/torch.h"
 
@@ -39,12 +40,21 @@ static void blobs_free(blobs *bs)
     memset(bs, 0, sizeof *bs);
 }
 
-static const blob *blobs_find(const blobs *bs, const char *key)
+static const char *blob_key(const void *b, int i)
 {
-    for (int i = 0; i < bs->n; i++)
-        if (strcmp(bs->b[i].key, key) == 0)
-            return &bs->b[i];
-    return NULL;
+    return ((const blob *)b)[i].key;
+}
+
+static const char *storage_key(const void *st, int i)
+{
+    return ((const sp_pk_value *const *)st)[i]->s;
+}
+
+/* By an index of the keys: a file of many storages costs n log n. */
+static const blob *blobs_find(const blobs *bs, const sp_names *ix, const char *key)
+{
+    int i = sp_names_find(ix, key);
+    return i < 0 ? NULL : &bs->b[i];
 }
 
 static int read_all(FILE *f, const char *what, unsigned char **buf, size_t *n)
@@ -224,6 +234,8 @@ static int tensors_from_pickle(const sp_pickle *pk, const blobs *bs, const char 
         return sp_errorf("'%s' holds no state_dict (its object is not a dictionary)", what);
     int n = sd->n / 2;
     sp_tensor *t = sp_xcalloc((size_t)(n ? n : 1), sizeof(*t));
+    sp_names ix;
+    sp_names_init(&ix, bs->b, bs->n, blob_key);
     for (int i = 0; i < n; i++) {
         const sp_pk_value *k = sd->item[2 * i], *v = sd->item[2 * i + 1];
         const char *name = k->kind == SP_PK_STR ? k->s : "?";
@@ -234,7 +246,7 @@ static int tensors_from_pickle(const sp_pickle *pk, const blobs *bs, const char 
         else if (v->kind != SP_PK_TENSOR)
             rc = sp_errorf("'%s': entry '%s' is not a tensor (a state_dict is expected at the "
                            "top level or under 'state_dict' or 'model')", what, name);
-        else if (!(b = blobs_find(bs, v->storage->s)))
+        else if (!(b = blobs_find(bs, &ix, v->storage->s)))
             rc = sp_errorf("'%s': the data of tensor '%s' (storage %s) is missing",
                            what, name, v->storage->s);
         else {
@@ -249,9 +261,11 @@ static int tensors_from_pickle(const sp_pickle *pk, const blobs *bs, const char 
             for (int j = 0; j < i; j++)
                 sp_tensor_free(&t[j]);
             free(t);
+            sp_names_free(&ix);
             return -1;
         }
     }
+    sp_names_free(&ix);
     strip_module_prefix(t, n);
     *out = t;
     *nout = n;
@@ -344,21 +358,24 @@ static int zip_find_pickle(const zip_src *z, char **pkl)
     return rc;
 }
 
-/* The bytes storage `key` needs: its view offset plus its element count. */
-static size_t storage_need(sp_pk_value *const *st, int ns, const char *key)
+/* The bytes each storage key needs: its views' largest offset plus element
+ * count, worked out once for every key (need[pos] at the key's first
+ * position in ix), so that a zip of many members costs n log n. */
+static size_t *storage_needs(sp_pk_value *const *st, const sp_names *ix)
 {
-    uint64_t need = 0;
-    for (int i = 0; i < ns; i++) {
+    size_t *need = sp_xcalloc((size_t)(ix->n > 0 ? ix->n : 1), sizeof *need);
+    for (int k = 0, first = 0; k < ix->n; k++) {
+        const sp_pk_value *s = st[ix->r[k].at];
         uint64_t n;
-        if (strcmp(st[i]->s, key) != 0)
-            continue;
-        if (sp_add_u64(&n, (uint64_t)st[i]->offset, (uint64_t)st[i]->i) < 0 ||
-            sp_mul_u64(&n, n, sp_dtype_size(st[i]->dtype)) < 0 || n > SIZE_MAX / 2)
+        if (k > 0 && strcmp(ix->r[k].name, ix->r[k - 1].name) != 0)
+            first = k;
+        if (sp_add_u64(&n, (uint64_t)s->offset, (uint64_t)s->i) < 0 ||
+            sp_mul_u64(&n, n, sp_dtype_size(s->dtype)) < 0 || n > SIZE_MAX / 2)
             n = SIZE_MAX / 2;
-        if (n > need)
-            need = n;
+        if (n > need[first])
+            need[first] = (size_t)n;
     }
-    return (size_t)need;
+    return need;
 }
 
 /* One pass over the members under the pickle's prefix: take() sees each
@@ -367,6 +384,8 @@ typedef struct zip_pass_ctx {
     sp_pickle *pk;
     int big;
     blobs bs;
+    sp_names st_ix;             /* the pickle's storages by key */
+    size_t *need;               /* storage_needs */
 } zip_pass_ctx;
 
 typedef int zip_take_fn(zip_src *z, struct archive *a, const char *name, const char *rest,
@@ -415,9 +434,8 @@ static int take_pickle(zip_src *z, struct archive *a, const char *name, const ch
 static int take_storage(zip_src *z, struct archive *a, const char *name, const char *rest,
                         zip_pass_ctx *c)
 {
-    int ns;
-    sp_pk_value *const *st = sp_pickle_storages(c->pk, &ns);
-    size_t need = strncmp(rest, "data/", 5) == 0 ? storage_need(st, ns, rest + 5) : 0;
+    int pos = strncmp(rest, "data/", 5) == 0 ? sp_names_pos(&c->st_ix, rest + 5) : -1;
+    size_t need = pos < 0 ? 0 : c->need[pos];
     unsigned char *p = NULL;
     size_t len = 0;
     if (need == 0)
@@ -436,8 +454,15 @@ static int zip_read_tensors(zip_src *z, const char *pkl, sp_tensor **t, int *nt)
     int rc = zip_pass(z, pkl, take_pickle, &c);
     if (rc == 0 && c.big)
         rc = sp_errorf("'%s' was written on a big-endian machine, which sp does not read", z->what);
-    if (rc == 0)
+    if (rc == 0) {
+        int ns;
+        sp_pk_value *const *st = sp_pickle_storages(c.pk, &ns);
+        sp_names_init(&c.st_ix, st, ns, storage_key);
+        c.need = storage_needs(st, &c.st_ix);
         rc = zip_pass(z, pkl, take_storage, &c);
+        sp_names_free(&c.st_ix);
+        free(c.need);
+    }
     if (rc == 0)
         rc = tensors_from_pickle(c.pk, &c.bs, z->what, t, nt);
     sp_pickle_free(c.pk);
@@ -514,14 +539,14 @@ static int load_legacy(const unsigned char *buf, size_t n, const char *what,
     int ns, rc = 0;
     sp_pk_value *const *st = sp_pickle_storages(obj, &ns);
     blobs bs = { 0 };
+    sp_names ix;
+    sp_names_init(&ix, st, ns, storage_key);
     if (kl->kind != SP_PK_LIST)
         rc = sp_errorf("'%s': corrupt legacy checkpoint: no storage key list", what);
     for (int i = 0; rc == 0 && i < kl->n; i++) {
         const sp_pk_value *k = kl->item[i];
-        const sp_pk_value *s = NULL;
-        for (int j = 0; k->kind == SP_PK_STR && j < ns && !s; j++)
-            if (strcmp(st[j]->s, k->s) == 0)
-                s = st[j];
+        int j = k->kind == SP_PK_STR ? sp_names_find(&ix, k->s) : -1;
+        const sp_pk_value *s = j >= 0 ? st[j] : NULL;
         if (!s) {
             rc = sp_errorf("'%s': corrupt legacy checkpoint: storage key %d is unknown", what, i);
             break;
@@ -543,6 +568,7 @@ static int load_legacy(const unsigned char *buf, size_t n, const char *what,
         blobs_add(&bs, k->s, buf + at, (size_t)count * es, NULL);
         at += (size_t)count * es;
     }
+    sp_names_free(&ix);
     if (rc == 0)
         rc = tensors_from_pickle(obj, &bs, what, t, nt);
     blobs_free(&bs);

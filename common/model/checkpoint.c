@@ -122,9 +122,14 @@ static sp_model *build_model(const sp_st_stream *s, const sp_st_header *h, sp_gr
     for (int k = 0; k < h->n; k++)
         if (tensor_of[k] < 0)
             take_entry(m, &h->e[k], tensor_of, k);
+    /* The keys are distinct (the header's check): appended, not looked up. */
+    m->capmeta = cJSON_GetArraySize(h->meta) + 1;
+    m->meta = sp_xcalloc((size_t)m->capmeta, sizeof *m->meta);
     for (const cJSON *j = h->meta->child; j; j = j->next)
-        if (!is_reserved(j->string))
-            sp_model_set_meta(m, j->string, j->valuestring);
+        if (!is_reserved(j->string)) {
+            m->meta[m->nmeta].key = sp_xstrdup(j->string);
+            m->meta[m->nmeta++].value = sp_xstrdup(j->valuestring);
+        }
     if (sp_model_check(m) < 0) {
         sp_error_prefix("%s does not match its graph", s->subj);
         sp_model_free(m);

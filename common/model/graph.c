@@ -7,6 +7,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/graph.h"
+#include "graph_priv.h"
 #include "ops_priv.h"
 
 sp_graph *sp_graph_new(const char *arch, int c, int h, int w)
@@ -58,12 +59,10 @@ static void fill_defaults(sp_node *n)
         d->defaults(n);
 }
 
-int sp_graph_add(sp_graph *g, const sp_node *node)
+int sp_graph_append(sp_graph *g, const sp_node *node)
 {
     if (node->name[0] == '\0' || memchr(node->name, '\0', SP_NAME_MAX) == NULL)
         return sp_errorf("a node's name must be 1 to %d characters", SP_NAME_MAX - 1);
-    if (sp_graph_find(g, node->name) >= 0)
-        return sp_errorf("node name '%s' is used twice", node->name);
     if (g->n == g->cap) {
         g->cap = g->cap ? 2 * g->cap : 16;
         g->node = sp_xrealloc(g->node, (size_t)g->cap * sizeof *g->node);
@@ -75,12 +74,40 @@ int sp_graph_add(sp_graph *g, const sp_node *node)
     return g->n++;
 }
 
+int sp_graph_add(sp_graph *g, const sp_node *node)
+{
+    if (memchr(node->name, '\0', SP_NAME_MAX) && sp_graph_find(g, node->name) >= 0)
+        return sp_errorf("node name '%s' is used twice", node->name);
+    return sp_graph_append(g, node);
+}
+
 int sp_graph_find(const sp_graph *g, const char *name)
 {
     for (int i = 0; i < g->n; i++)
         if (strcmp(g->node[i].name, name) == 0)
             return i;
     return -1;
+}
+
+static const char *node_name(const void *nodes, int i)
+{
+    return ((const sp_node *)nodes)[i].name;
+}
+
+void sp_graph_names(const sp_graph *g, sp_names *ix)
+{
+    sp_names_init(ix, g->node, g->n, node_name);
+}
+
+int sp_graph_check_names(const sp_graph *g)
+{
+    sp_names ix;
+    sp_graph_names(g, &ix);
+    int d = sp_names_dup(&ix);
+    sp_names_free(&ix);
+    if (d >= 0)
+        return sp_errorf("node %d: node name '%s' is used twice", d, g->node[d].name);
+    return 0;
 }
 
 sp_block *sp_graph_add_block(sp_graph *g, int id)

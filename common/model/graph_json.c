@@ -17,6 +17,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/graph.h"
+#include "graph_priv.h"
 #include "ops_priv.h"
 
 /* Bounds that no real network reaches; they keep products far from overflow. */
@@ -25,6 +26,7 @@
 #define MAX_KERNEL 1024
 #define MAX_NODES (1 << 16)
 #define MAX_BLOCKS 4096
+#define MAX_BLOCK_ID 1000000
 
 /* Which attributes a node carries is its operation's (ops.c); here is how
  * each is spelled and read. */
@@ -262,8 +264,38 @@ static int read_node(const cJSON *o, sp_graph *g, int i)
         snprintf(g->node[0].name, sizeof g->node[0].name, "%s", n.name);
         return 0;
     }
-    if (sp_graph_add(g, &n) < 0)
+    if (sp_graph_append(g, &n) < 0)   /* names: from_root checks them all at once */
         return sp_error_prefix("%s", who);
+    return 0;
+}
+
+/* Anchors are found through an index of the names: a graph of the most
+ * nodes and blocks costs (nodes + anchors) log nodes, not their product. */
+static int read_block(const cJSON *o, int b, sp_graph *g, const sp_names *ix,
+                      unsigned char *seen)
+{
+    int id;
+    char what[64];
+    snprintf(what, sizeof what, "block %d: 'id'", b);
+    const cJSON *an = cJSON_GetObjectItemCaseSensitive(o, "anchors");
+    if (!cJSON_IsObject(o) || get_int(cJSON_GetObjectItemCaseSensitive(o, "id"), what,
+                                      0, MAX_BLOCK_ID, &id) < 0)
+        return sp_errorf("block %d has no integer 'id'", b);
+    if (seen[id])
+        return sp_errorf("block %d appears twice", id);
+    seen[id] = 1;
+    if (!cJSON_IsArray(an) || cJSON_GetArraySize(an) > SP_BLOCK_MAX)
+        return sp_errorf("block %d: 'anchors' is not a list of at most %d node names",
+                         id, SP_BLOCK_MAX);
+    sp_block *blk = &g->block[g->nblock++];   /* room made by read_blocks */
+    blk->id = id;
+    for (const cJSON *v = an->child; v; v = v->next) {
+        int a = cJSON_IsString(v) ? sp_names_find(ix, v->valuestring) : -1;
+        if (a < 1)
+            return sp_errorf("block %d: anchor %s is not a node of the graph", id,
+                             cJSON_IsString(v) ? v->valuestring : "(not a string)");
+        blk->anchor[blk->n++] = a;
+    }
     return 0;
 }
 
@@ -273,30 +305,18 @@ static int read_blocks(const cJSON *blocks, sp_graph *g)
         return 0;
     if (!cJSON_IsArray(blocks) || cJSON_GetArraySize(blocks) > MAX_BLOCKS)
         return sp_errorf("'blocks' is not a list of at most %d blocks", MAX_BLOCKS);
-    int b = 0;
-    for (const cJSON *o = blocks->child; o; o = o->next, b++) {
-        int id;
-        char what[64];
-        snprintf(what, sizeof what, "block %d: 'id'", b);
-        const cJSON *an = cJSON_GetObjectItemCaseSensitive(o, "anchors");
-        if (!cJSON_IsObject(o) || get_int(cJSON_GetObjectItemCaseSensitive(o, "id"), what,
-                                          0, 1000000, &id) < 0)
-            return sp_errorf("block %d has no integer 'id'", b);
-        if (sp_graph_block(g, id))
-            return sp_errorf("block %d appears twice", id);
-        if (!cJSON_IsArray(an) || cJSON_GetArraySize(an) > SP_BLOCK_MAX)
-            return sp_errorf("block %d: 'anchors' is not a list of at most %d node names",
-                             id, SP_BLOCK_MAX);
-        sp_block *blk = sp_graph_add_block(g, id);
-        for (const cJSON *v = an->child; v; v = v->next) {
-            int a = cJSON_IsString(v) ? sp_graph_find(g, v->valuestring) : -1;
-            if (a < 1)
-                return sp_errorf("block %d: anchor %s is not a node of the graph", id,
-                                 cJSON_IsString(v) ? v->valuestring : "(not a string)");
-            blk->anchor[blk->n++] = a;
-        }
-    }
-    return 0;
+    sp_names ix;
+    sp_graph_names(g, &ix);
+    free(g->block);
+    g->block = sp_xcalloc((size_t)cJSON_GetArraySize(blocks) + 1, sizeof *g->block);
+    g->nblock = 0;
+    unsigned char *seen = sp_xcalloc(MAX_BLOCK_ID + 1, 1);
+    int b = 0, rc = 0;
+    for (const cJSON *o = blocks->child; o && rc == 0; o = o->next, b++)
+        rc = read_block(o, b, g, &ix, seen);
+    free(seen);
+    sp_names_free(&ix);
+    return rc;
 }
 
 static sp_graph *from_root(const cJSON *root)
@@ -327,6 +347,8 @@ static sp_graph *from_root(const cJSON *root)
     for (const cJSON *o = nodes->child; o; o = o->next, i++)
         if (read_node(o, g, i) < 0)
             goto fail;
+    if (sp_graph_check_names(g) < 0)
+        goto fail;
     if (read_blocks(cJSON_GetObjectItemCaseSensitive(root, "blocks"), g) < 0)
         goto fail;
     if (sp_graph_infer(g) < 0)

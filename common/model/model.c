@@ -4,6 +4,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/model.h"
+#include "sp/names.h"
 
 static void fill_param(sp_tensor *t, const sp_param_info *p)
 {
@@ -151,10 +152,10 @@ void sp_model_set_meta(sp_model *m, const char *key, const char *value)
     m->nmeta++;
 }
 
-static int check_param(const sp_model *m, int i, const sp_param_info *p)
+static int check_param(const sp_model *m, const sp_names *ix, int i, const sp_param_info *p)
 {
     char want[64], have[64];
-    int at = tensor_index(m, p->name);
+    int at = sp_names_find(ix, p->name);
     if (at < 0)
         return sp_errorf("tensor '%s' is missing", p->name);
     if (at != i)
@@ -187,10 +188,12 @@ static int check_tensor(const sp_model *m, int i)
     for (int d = 0; d < t->ndim; d++)
         if (t->shape[d] < 0)
             return sp_errorf("tensor '%s' has a negative dimension", t->name);
-    for (int j = 0; j < i; j++)
-        if (strcmp(m->t[j].name, t->name) == 0)
-            return sp_errorf("tensor name '%s' is used twice", t->name);
     return 0;
+}
+
+static const char *tensor_name(const void *t, int i)
+{
+    return ((const sp_tensor *)t)[i].name;
 }
 
 int sp_model_check(const sp_model *m)
@@ -200,12 +203,18 @@ int sp_model_check(const sp_model *m)
     for (int i = 0; i < m->n; i++)
         if (check_tensor(m, i) < 0)
             return -1;
+    /* by an index of the names: n log n, however many tensors */
+    sp_names ix;
+    sp_names_init(&ix, m->t, m->n, tensor_name);
+    int d = sp_names_dup(&ix), rc = 0;
+    if (d >= 0)
+        rc = sp_errorf("tensor name '%s' is used twice", m->t[d].name);
     sp_param_info *p;
     int np = sp_graph_params(m->graph, &p);
-    int rc = 0;
     for (int i = 0; i < np && rc == 0; i++)
-        rc = check_param(m, i, &p[i]);
+        rc = check_param(m, &ix, i, &p[i]);
     free(p);
+    sp_names_free(&ix);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sp/base.h"
+#include "sp/names.h"
 #include "sp/prune.h"
 #include "sp/surgery.h"
 
@@ -166,12 +167,14 @@ static sp_graph *rebuild_graph(const sp_graph *g, const unsigned char *drop,
     return ng;
 }
 
-static int find_param(const sp_param_info *p, int n, const char *name)
+static const char *param_name(const void *p, int i)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(p[i].name, name) == 0)
-            return i;
-    return -1;
+    return ((const sp_param_info *)p)[i].name;
+}
+
+static const char *tensor_name(const void *t, int i)
+{
+    return ((const sp_tensor *)t)[i].name;
 }
 
 /* Replace m's graph by ng and rebuild the tensor list: ng's parameters
@@ -185,10 +188,13 @@ static int adopt_graph(sp_model *m, sp_graph *ng)
     int n_old = sp_graph_params(m->graph, &op), n_new = sp_graph_params(ng, &np);
     int *from = sp_xmalloc((size_t)(n_new > 0 ? n_new : 1) * sizeof *from);
     int rc = 0;
+    sp_names old_ix, t_ix;     /* by name: n log n for the largest graphs */
+    sp_names_init(&old_ix, op, n_old, param_name);
+    sp_names_init(&t_ix, m->t, m->n, tensor_name);
     for (int i = 0; i < n_new && rc == 0; i++) {
-        const sp_tensor *t = sp_model_tensor(m, np[i].name);
-        from[i] = t ? (int)(t - m->t) : -1;
-        if (t && find_param(op, n_old, np[i].name) < 0)
+        from[i] = sp_names_find(&t_ix, np[i].name);
+        const sp_tensor *t = from[i] >= 0 ? &m->t[from[i]] : NULL;
+        if (t && sp_names_find(&old_ix, np[i].name) < 0)
             rc = sp_errorf("the model has a tensor '%s' that is not a parameter of its network",
                            np[i].name);
         else if (!t && np[i].kind != SP_P_MASK)
@@ -197,7 +203,9 @@ static int adopt_graph(sp_model *m, sp_graph *ng)
                        !sp_shape_equal(t->ndim, t->shape, np[i].ndim, np[i].shape)))
             rc = sp_errorf("tensor '%s' does not have the shape its graph says", np[i].name);
     }
+    sp_names_free(&t_ix);
     if (rc < 0) {
+        sp_names_free(&old_ix);
         free(from);
         free(op);
         free(np);
@@ -221,7 +229,7 @@ static int adopt_graph(sp_model *m, sp_graph *ng)
     for (int i = 0; i < m->n; i++) {
         if (used[i])
             continue;
-        if (find_param(op, n_old, m->t[i].name) >= 0)
+        if (sp_names_find(&old_ix, m->t[i].name) >= 0)
             sp_tensor_free(&m->t[i]);   /* a parameter the new graph no longer has */
         else
             t[n++] = m->t[i];
@@ -233,6 +241,7 @@ static int adopt_graph(sp_model *m, sp_graph *ng)
     sp_graph_free(m->graph);
     m->graph = ng;
     free(used);
+    sp_names_free(&old_ix);
     free(from);
     free(op);
     free(np);

@@ -15,6 +15,7 @@
 #define SP_GRAPH_H
 
 #include <stdint.h>
+#include "sp/names.h"
 #include "sp/tensor.h"
 
 #define SP_NAME_MAX 64
@@ -105,6 +106,12 @@ sp_graph *sp_graph_clone(const sp_graph *g);
  * operation but add.  Shapes are filled later by sp_graph_infer. */
 int sp_graph_add(sp_graph *g, const sp_node *node);
 int sp_graph_find(const sp_graph *g, const char *name);   /* -1 if absent */
+/* Fails with a sentence naming the first node whose name an earlier node
+ * has (n log n: a reader checks all names at once with it). */
+int sp_graph_check_names(const sp_graph *g);
+/* Index the nodes by name, for many lookups: sp_names_find gives the
+ * node's index (sp_names_free when done). */
+void sp_graph_names(const sp_graph *g, sp_names *ix);
 /* The block with this id, appended (empty) if the graph has none yet. */
 sp_block *sp_graph_add_block(sp_graph *g, int id);
 const sp_block *sp_graph_block(const sp_graph *g, int id); /* NULL if absent */

@@ -285,6 +285,11 @@ static void e_dup(cJSON *h)
     cJSON_AddItemToObject(h, "state.u8", cJSON_Duplicate(entry(h, "state.u8"), 1));
 }
 
+static void e_meta_dup(cJSON *h)
+{
+    cJSON_AddItemToObject(meta_of(h), "beta", cJSON_CreateString("again"));
+}
+
 static void test_round_trips(const sp_model *m, const buf *good)
 {
     FILE *f = file_of(good->p, good->n);
@@ -443,6 +448,7 @@ static void test_header_rules(const buf *good)
     header_case(good, "malformed crc32", e_crc_upper, "no crc32 of 8 lowercase hexadecimal digits", NULL);
     header_case(good, "no graph", e_no_graph, "lacks the graph", NULL);
     header_case(good, "metadata not a string", e_meta_num, "metadata 'beta' is not a string", NULL);
+    header_case(good, "metadata key twice", e_meta_dup, "metadata 'beta' appears twice", NULL);
     header_case(good, "invalid graph", e_bad_graph, "has an invalid current graph: ", NULL);
     header_case(good, "graph parameter missing", e_rename,
                 "does not match its graph: tensor 'features.1.bias' is missing", NULL);
@@ -527,6 +533,14 @@ static void test_model_api(void)
     s[0] = 4;
     sp_model_add_tensor(m, "x", SP_U8, 1, s);
     CHECK(sp_model_tensor(m, "x")->dtype == SP_U8 && sp_model_tensor(m, "x") == &m->t[m->n - 1], "replace keeps place");
+    sp_model_add_tensor(m, "y", SP_U8, 1, s);
+    free(m->t[m->n - 1].name);
+    m->t[m->n - 1].name = sp_xstrdup("features.1.running_var");
+    CHECKF(sp_model_check(m) < 0 && strstr(sp_error(), "'features.1.running_var' is used twice"),
+           "check finds a name used twice", "%s", sp_error());
+    free(m->t[m->n - 1].name);
+    m->t[m->n - 1].name = sp_xstrdup("y");
+    sp_model_remove_tensor(m, "y");
     sp_model_remove_tensor(m, "features.0.bias");
     CHECKF(sp_model_check(m) < 0 && strstr(sp_error(), "'features.0.bias' is missing"), "check finds a missing one",
            "%s", sp_error());

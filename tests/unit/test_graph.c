@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "sp/base.h"
 #include "sp/graph.h"
 #include "graphs.h"
@@ -315,6 +316,63 @@ static void test_json_errors(void)
     CHECK(!g && strstr(sp_error(), "input"), "json_bad_input");
 }
 
+/* The JSON of the largest graph the reader takes: a chain of 65,535 ReLUs
+ * with names alike for their first 24 characters, 4,096 blocks of 8
+ * anchors; dup > 0 names the last node as node dup. */
+static char *chain_json(int n, int dup)
+{
+    size_t cap = (size_t)n * 96 + 4096 * 128 + 256, len = 0;
+    char *s = sp_xmalloc(cap);
+    len += (size_t)snprintf(s + len, cap - len, "%s", head);
+    for (int i = 1; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len,
+                                "%s{\"op\":\"relu\",\"name\":\"features.stage.block.relu.%d\","
+                                "\"inputs\":[%d]}", i > 1 ? "," : "",
+                                dup > 0 && i == n - 1 ? dup : i, i - 1);
+    len += (size_t)snprintf(s + len, cap - len, "],\"blocks\":[");
+    for (int b = 0; b < 4096; b++) {
+        len += (size_t)snprintf(s + len, cap - len, "%s{\"id\":%d,\"anchors\":[", b ? "," : "",
+                                b);
+        for (int k = 0; k < 8; k++)
+            len += (size_t)snprintf(s + len, cap - len, "%s\"features.stage.block.relu.%d\"",
+                                    k ? "," : "", 1 + (b * 8 + k) * 7 % (n - 2));
+        len += (size_t)snprintf(s + len, cap - len, "]}");
+    }
+    snprintf(s + len, cap - len, "]}");
+    return s;
+}
+
+/* Names are checked for duplicates and anchors found in n log n: a pairwise
+ * check of this graph costs about 2^31 comparisons (9 s of CPU at -O2),
+ * n log n about 0.3 s. */
+static void test_json_large(void)
+{
+    int n = 1 << 16;
+    char *s = chain_json(n, 0);
+    clock_t t0 = clock();
+    sp_graph *g = sp_graph_from_json(s);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CHECKF(g && g->n == n && g->nblock == 4096 &&
+           g->block[4095].anchor[7] == 1 + (4095 * 8 + 7) * 7 % (n - 2), "json_large",
+           "%s", g ? "wrong nodes or anchors" : sp_error());
+    CHECKF(secs < 4, "json_large_fast", "%.1f s of CPU for %d nodes", secs, n);
+    CHECKF(g && sp_graph_check_names(g) == 0, "check_names_large", "%s", sp_error());
+    if (g) {
+        snprintf(g->node[n / 2].name, SP_NAME_MAX, "%s", g->node[n / 3].name);
+        CHECKF(sp_graph_check_names(g) < 0 && strstr(sp_error(), "used twice") &&
+               strstr(sp_error(), g->node[n / 3].name), "check_names_large_dup", "%s",
+               sp_error());
+    }
+    sp_graph_free(g);
+    free(s);
+    s = chain_json(n, 12345);
+    g = sp_graph_from_json(s);
+    CHECKF(!g && strstr(sp_error(), "node 65535") && strstr(sp_error(), "relu.12345' is used twice"),
+           "json_large_dup", "%s", g ? "(accepted)" : sp_error());
+    sp_graph_free(g);
+    free(s);
+}
+
 static void test_op_names(void)
 {
     int ok = 1;
@@ -355,6 +413,7 @@ int main(void)
     test_count();
     test_json();
     test_json_errors();
+    test_json_large();
     test_op_names();
     return t_done();
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "sp/prune.h"
 #include "interop/protobuf_priv.h"
 #include "sp/export.h"
@@ -231,6 +232,45 @@ static void test_pth_round_trip(void)
     free(buf);
 }
 
+/* A checkpoint of many tensors: each storage is found through an index of
+ * the keys, not by comparing it with every other (tens of seconds here
+ * when the reader matched them pairwise). */
+static void test_many_storages(void)
+{
+    enum { N = 40000 };
+    sp_tensor *t = sp_xcalloc(N, sizeof *t);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "layers.%d.scale", i);
+        sp_tensor_init(&t[i], name, SP_F32, 0, NULL);
+        *(float *)t[i].data = (float)i;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    int rc = sp_pth_write(f, t, N);
+    fclose(f);
+    sp_tensor *r = NULL;
+    int n = 0;
+    clock_t t0 = clock();
+    f = rc == 0 ? fmemopen(buf, len, "rb") : NULL;
+    rc = f ? sp_torch_load(f, "many.pth", &r, &n) : -1;
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (f)
+        fclose(f);
+    CHECKF(rc == 0 && n == N && strcmp(r[N - 1].name, "layers.39999.scale") == 0 &&
+           *(float *)r[N - 1].data == (float)(N - 1) && *(float *)r[12345].data == 12345.0f,
+           "pth_many_storages", "%s", sp_error());
+    CHECKF(secs < 10, "pth_many_storages_fast", "%.1f s of CPU for %d tensors", secs, N);
+    for (int i = 0; i < n; i++)
+        sp_tensor_free(&r[i]);
+    free(r);
+    for (int i = 0; i < N; i++)
+        sp_tensor_free(&t[i]);
+    free(t);
+    free(buf);
+}
+
 static void test_protobuf(void)
 {
     sp_pb b = { 0 };
@@ -420,6 +460,7 @@ int main(void)
     test_corruptions();
     test_corrupt_files();
     test_pth_round_trip();
+    test_many_storages();
     test_protobuf();
     test_masks();
     test_pruned_round_trip("tests/fixtures/interop/mobilenetv2.pth", "pruned_mobilenetv2_round_trip");
