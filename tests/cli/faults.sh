@@ -1,9 +1,9 @@
 #!/bin/sh
 # faults.sh: the fault matrix.  Long programs killed with SIGKILL at several
 # points, a full disk (ulimit -f), a read-only output folder, a reader that
-# goes away (EPIPE) and a NaN planted in a weight; each time nothing is
-# lost, nothing partial appears under a final name, and a failure is one
-# sentence.  A killed run's temporary is removed by the next run.
+# goes away (EPIPE) and a NaN planted in a weight (sp-compress too, but for
+# the kill: it finishes in a moment); each time nothing is lost, nothing
+# partial appears under a final name, and a failure is one sentence.  A killed run's temporary is removed by the next run.
 . "$(dirname "$0")/lib.sh"
 FM=/usr/share/datasets/fashion-mnist
 if [ ! -d "$FM" ]; then
@@ -16,6 +16,8 @@ sp-pack "$FM" --split train --size 8x8 -n 64 -o train.spd 2>e || fail pack "$(ca
 sp-pack "$FM" --split test --size 8x8 -n 32 -o val.spd 2>e || fail pack "$(cat e)"
 sp-init --arch resnet20 --input 1x8x8 --seed 4 -o net.spk 2>e || fail init "$(cat e)"
 net_sum=$(cksum <net.spk)
+# a stage's output for sp-compress: block 1's channels chosen by L1
+sp-select --by l1 --block 1 --rate 0.5 -o stage.spk net.spk 2>e || fail select "$(cat e)"
 
 # the long programs as commands (so that another user can run them too);
 # each writes -o FILE from $NET (default net.spk)
@@ -33,6 +35,10 @@ EOS
 cat >wrap/pack <<EOS
 #!/bin/sh
 exec sp-pack "$FM" --split train --size 16x16 -n 20000 "\$@"
+EOS
+cat >wrap/compress <<EOS
+#!/bin/sh
+exec sp-compress "\$@" "\${STAGE:-stage.spk}"
 EOS
 cat >wrap/evaluate <<EOS
 #!/bin/sh
@@ -74,7 +80,7 @@ rm -f out.*
 
 # 2. a full disk: one sentence saying why, nothing under the final name,
 # no temporary
-for prog in finetune train_mask pack; do
+for prog in finetune train_mask pack compress; do
     (ulimit -f 64; $prog -o full.x 2>e) </dev/null
     check "full-$prog-fails" test $? -ne 0
     one_line "full-$prog-says-why" e "cannot write.*File too large"
@@ -88,7 +94,7 @@ mkdir ro && chmod 555 ro && chmod 755 "$T" && chmod 644 *.spd *.spk
 as=""
 [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null &&
     as="setpriv --reuid=65534 --regid=65534 --clear-groups"
-for prog in finetune train_mask pack; do
+for prog in finetune train_mask pack compress; do
     $as env PATH="$PATH" $prog -o ro/x 2>e
     check "readonly-$prog-fails" test $? -ne 0
     one_line "readonly-$prog-names-output" e "cannot .* 'ro/x': Permission denied"
@@ -114,5 +120,10 @@ if [ -n "$PY" ]; then
         one_line "nan-$prog-names-tensor" e "element 0 of tensor 'layer1.0.conv2.weight' is not a number"
         check "nan-$prog-nothing-written" test ! -e nan.out
     done
+    $PY "$ROOT/tests/tools/poison.py" stage.spk nanstage.spk layer1.0.conv2.weight
+    STAGE=nanstage.spk compress -o nan.out >/dev/null 2>e
+    check nan-compress-fails test $? -eq 1
+    one_line nan-compress-names-tensor e "element 0 of tensor 'layer1.0.conv2.weight' is not a number"
+    check nan-compress-nothing-written test ! -e nan.out
 fi
 finish
