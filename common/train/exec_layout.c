@@ -144,11 +144,15 @@ static int count_nodes(const sp_exec *e, sp_op op, int fused)
 static void describe(sp_exec *e, int nhwc)
 {
     int folded = count_nodes(e, SP_OP_BN, 1), sums = count_nodes(e, SP_OP_ADD, 1);
-    if (nhwc)
+    int adds = count_nodes(e, SP_OP_ADD, 0);
+    if (nhwc && adds)
         snprintf(e->describe, sizeof e->describe,
                  "channels-last between convolutions; %d batch norm%s folded, %d of %d "
-                 "residual sums inside convolutions", folded, SP_PLURAL(folded), sums,
-                 count_nodes(e, SP_OP_ADD, 0));
+                 "residual sums inside convolutions", folded, SP_PLURAL(folded), sums, adds);
+    else if (nhwc)
+        snprintf(e->describe, sizeof e->describe,
+                 "channels-last between convolutions; %d batch norm%s folded", folded,
+                 SP_PLURAL(folded));
     else
         snprintf(e->describe, sizeof e->describe, "NCHW; %d batch norm%s folded", folded,
                  SP_PLURAL(folded));
