@@ -9,7 +9,7 @@
 # their output and every recipe passes --resume.  Each stage records the
 # arguments it ran with in $(OUT)/.settings/; a stage whose arguments
 # differ from the record runs again, and so does everything after it.
-# sp-make(7) documents the variables and targets.
+# sppipelines(7) documents the variables and targets.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,7 +19,7 @@ SHELL := bash
 
 PIPELINES := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 
-# ---- the variables (sp-make(7)); a pipeline file sets its own first
+# ---- the variables (sppipelines(7)); a pipeline file sets its own first
 
 NAME        ?= $(basename $(notdir $(firstword $(MAKEFILE_LIST))))
 OUT         ?= out/$(NAME)
@@ -168,7 +168,7 @@ begin    = $(if $(dry),,$(shell mkdir -p $(OUT)/.settings $(@D); rm -f $@.tmp-* 
 # ---- the stages
 
 $(TRAIN_SPD): $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,train)
-	@test -e '$(TRAIN_SRC)' || { echo "$(NAME): no training data at '$(TRAIN_SRC)'; set DATA (sp-make(7))" >&2; exit 1; }
+	@test -e '$(TRAIN_SRC)' || { echo "$(NAME): no training data at '$(TRAIN_SRC)'; set DATA (sppipelines(7))" >&2; exit 1; }
 	$(call begin,train)sp-pack $(strip $(ARGS_train)) --threads $(JOBS) -o $@
 
 $(OUT)/prune.spd: $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,prune)
@@ -178,13 +178,13 @@ $(OUT)/prune.spd: $(wildcard $(TRAIN_SRC)) $(DATA_DEPS) $(call force,prune)
 # them, labels both sets in the same order and keeps the network's class
 # count when LIMIT packs only the first images (the first classes).
 $(OUT)/classes.txt: $(wildcard $(TRAIN_SRC)) $(call force,classes)
-	@test -e '$(TRAIN_SRC)' || { echo "$(NAME): no training data at '$(TRAIN_SRC)'; set DATA (sp-make(7))" >&2; exit 1; }
+	@test -e '$(TRAIN_SRC)' || { echo "$(NAME): no training data at '$(TRAIN_SRC)'; set DATA (sppipelines(7))" >&2; exit 1; }
 	$(call begin,classes)if [ -d '$(TRAIN_SRC)' ]; then \
 	    find '$(TRAIN_SRC)' -mindepth 1 -maxdepth 1 -type d -printf '%f\n'; \
 	else tar -tf '$(TRAIN_SRC)' | sed -n 's/\.tar$$//p'; fi | LC_ALL=C sort > $@.tmp && mv $@.tmp $@
 
 $(VAL_SPD): $(wildcard $(VAL_SRC) $(VAL_LABELS)) $(DATA_DEPS) $(call force,val)
-	@test -e '$(VAL_SRC)' || { echo "$(NAME): no validation data at '$(VAL_SRC)'; set DATA (sp-make(7))" >&2; exit 1; }
+	@test -e '$(VAL_SRC)' || { echo "$(NAME): no validation data at '$(VAL_SRC)'; set DATA (sppipelines(7))" >&2; exit 1; }
 	$(call begin,val)sp-pack $(strip $(ARGS_val)) --threads $(JOBS) -o $@
 
 ifeq ($(BASE),)
@@ -279,7 +279,7 @@ help:
 	@$(foreach v,NAME OUT DATA BASE ARCH RECIPE BLOCKS RATE EPOCHS BATCH WINDOW BETA_RANGE \
 	    FT_EPOCHS FT_BATCH FT_LR FT_WD FT_SCHEDULE LIMIT VAL_LIMIT PRUNE_LIMIT SIZE INPUT MEAN STD \
 	    AUGMENT SEED DEVICE THREADS JOBS SAVE_EVERY SP_BIN,echo '  $v = $(call q,$($v))';)
-	@echo "see: man -l man/man7/sp-make.7"
+	@echo "see: man -l man/man7/sppipelines.7"
 
 clean:
 	rm -rf $(OUT)

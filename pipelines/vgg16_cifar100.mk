@@ -5,7 +5,7 @@
 #
 # Defaults are the original's for this configuration (SP-ALGORITHM.md
 # sections 3, 3a and 5; sp-method(7)); each can be overridden on the
-# command line.  Variables and targets: sp-make(7).
+# command line.  Variables and targets: sppipelines(7).
 NAME        ?= vgg16_cifar100
 ARCH        ?= vgg16-cifar-fc
 RECIPE      ?= vgg-cifar100

@@ -5,7 +5,8 @@
  * (its backward only needs the sign pattern, which the output carries
  * too), and so does a sum over an operand that only it reads and whose
  * value no backward pass needs (overwritable): in a ResNet block, the
- * last batch norm's output.  Training executors give every other activation its own buffer.
+ * last batch norm's output.  Training executors give every other
+ * activation its own buffer.
  * Inference activations and all activation gradients come
  * from a pool of equal-sized buffers, returned when no later step reads
  * them, so memory stays at a few activations whatever the depth.

@@ -89,7 +89,7 @@ static void forward_node(sp_exec *e, int i, int train)
             e->x[x->chain].own_in = ok;
             own |= ok ? SP_OWN_OUT : 0;
         }
-        if (x->nhwc_run) {
+        if (nhwc) {
             int f = (e->x[nd->in[0]].nhwc_out ? 0 : SP_NHWC_IN_NCHW) | (x->sum ? SP_NHWC_SUM : 0);
             b->nhwc.conv_fwd(b, out, in, w, bias, &s, x->act - 1, f);
         } else if (own) {
@@ -174,9 +174,9 @@ static void forward_node(sp_exec *e, int i, int train)
     }
 }
 
-/* forward_node, with any channels-last input of a node that only runs
- * on NCHW converted first (channels-last inference, exec_layout.c). */
-static void forward_nchw(sp_exec *e, int i, int train)
+/* forward_node, converting first any channels-last input of a node that
+ * only runs on NCHW (channels-last inference, exec_layout.c). */
+static void forward_converting(sp_exec *e, int i, int train)
 {
     const sp_node *nd = &e->g->node[i];
     float *held[2] = {NULL, NULL}, *tmp[2] = {NULL, NULL};
@@ -223,7 +223,7 @@ int sp_exec_forward(sp_exec *e, int train)
             e->act[i] = sp_exec_pool_get(e);
         }
         if (!x->alias)
-            forward_nchw(e, i, train);
+            forward_converting(e, i, train);
         if (shared && !e->train)
             e->act[from] = NULL;            /* the buffer now belongs to i */
         if (!e->train && e->x[i].nconsumers == 0 && i != g->n - 1) {
