@@ -138,7 +138,7 @@ int main(int argc, char **argv)
     if (!e)
         sp_die("%s", sp_error());
     if (o.verbose)
-        sp_info("activations: %s", sp_exec_describe(e));
+        sp_cli_verbose_exec(NULL, e);
     sp_loader_opts lo = {o.batch, 0, 0, SP_AUG_NONE, 0, pre.c, pre.h, pre.w,
                          {pre.mean[0], pre.mean[1], pre.mean[2]},
                          {pre.std[0], pre.std[1], pre.std[2]}, 2, 0, 0};

@@ -67,7 +67,8 @@ static const char usage_text[] =
     "                         and after every epoch\n"
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step and per epoch to FILE\n"
-    "      --verbose          say which device, instruction set and threads it uses\n"
+    "      --verbose          say which device, instruction set and threads it uses,\n"
+    "                         and how it keeps activations\n"
     "                         and how idle threads wait (on standard error)\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
@@ -177,6 +178,7 @@ int main(int argc, char **argv)
     sp_cli_train_resume(&o.c);
     sp_cli_train_progress(&o.c);
     o.bar_epoch = -1;
+    o.t.on_start = o.c.verbose ? sp_cli_verbose_exec : NULL;
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;

@@ -91,7 +91,8 @@ static const char usage_text[] =
     "                         and after every epoch\n"
     "  -r, --resume           continue from OUT.resume if it exists\n"
     "  -l, --log FILE         write one JSON object per step, window and epoch to FILE\n"
-    "      --verbose          say which device, instruction set and threads it uses\n"
+    "      --verbose          say which device, instruction set and threads it uses,\n"
+    "                         and how it keeps activations\n"
     "                         and how idle threads wait (on standard error)\n"
     "  -o, --output OUT       write to OUT instead of standard output\n"
     "  -h, --help             show this help and exit\n"
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
     sp_cli_train_progress(&o.c);
     o.bar_epoch = -1;
     o.t.hooks = sp_stage_hooks(st, on_window, &o);
+    o.t.on_start = o.c.verbose ? sp_cli_verbose_exec : NULL;
     o.t.on_step = on_step;
     o.t.on_epoch = on_epoch;
     o.t.ctx = &o;

@@ -32,6 +32,15 @@ static inline void sp_bn_save_stats(float *save_mean, float *save_invstd, float 
         running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
 }
 
+/* The scale that normalises channel ch from the statistics a training
+ * forward saved: gamma * invstd, in double and rounded once.  Forward and
+ * recomputation (bn_fwd_saved) both start from the saved floats, so they
+ * give the same output bit for bit. */
+static inline float sp_bn_scale(const float *gamma, const float *save_invstd, int ch)
+{
+    return (float)((gamma ? (double)gamma[ch] : 1.0) * (double)save_invstd[ch]);
+}
+
 /* dgamma += sum(dout * xhat), dbeta += sum(dout); either may be NULL. */
 static inline void sp_bn_add_param_grads(float *dgamma, float *dbeta, int ch,
                                          double sum_dy_xhat, double sum_dy)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "sp/backend.h"
 #include "sp/cli.h"
+#include "sp/exec.h"
 #include "cli_priv.h"
 
 static const char *isa_name(dnnl_cpu_isa_t isa)
@@ -43,4 +44,10 @@ void sp_cli_verbose(const char *device)
     sp_info("compute threads: %d (%s)", n, from);
     sp_cli_wait_policy(wait, sizeof wait);
     sp_info("idle threads: %s", wait);
+}
+
+void sp_cli_verbose_exec(void *ctx, const sp_exec *e)
+{
+    (void)ctx;
+    sp_info("activations: %s", sp_exec_describe(e));
 }

@@ -6,7 +6,8 @@
  * too), and so does a sum over an operand that only it reads and whose
  * value no backward pass needs (overwritable): in a ResNet block, the
  * last batch norm's output.  Training executors give every other
- * activation its own buffer.
+ * activation its own buffer, except a batch norm's output that is cheaper
+ * to recompute than to keep (plan_recompute).
  * Inference activations and all activation gradients come
  * from a pool of equal-sized buffers, returned when no later step reads
  * them, so memory stays at a few activations whatever the depth.
@@ -19,6 +20,7 @@
  * beside the model's own, which stay uploaded so that sp_exec_download
  * still returns the model unchanged. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +87,59 @@ static void plan_nodes(sp_exec *e)
     }
     for (int k = 0; k < e->np; k++)
         e->x[e->p[k].info.node].p[e->p[k].info.kind] = k;
+}
+
+/* The reader of node j's output that writes over it in place, or 0. */
+static int overwriter(const sp_exec *e, int j)
+{
+    for (int k = j + 1; k < e->g->n; k++) {
+        const sp_node *nd = &e->g->node[k];
+        if (e->x[k].inplace && nd->in[e->x[k].alias_in] == j)
+            return k;
+    }
+    return 0;
+}
+
+/* Training.  A batch norm's output, with the ReLU that runs in place on
+ * it, is what a convolution's backward pass reads as its input and the
+ * ReLU's backward as its sign; it can be recomputed exactly from the
+ * batch norm's input (which its own backward keeps anyway) and saved
+ * statistics, so it lives in a pooled buffer only while the forward pass
+ * reads it and again from the backward pass of its last reader to that
+ * of the batch norm (sp_exec_recompute).  Not when something writes over
+ * it in place (a residual sum: its value is gone), when it is the
+ * logits, or when the batch norm's own input is such an output. */
+static void plan_recompute(sp_exec *e)
+{
+    sp_graph *g = e->g;
+    for (int i = 1; i < g->n; i++) {
+        int f = i, k = overwriter(e, i), j = g->node[i].in[0];
+        if (g->node[i].op != SP_OP_BN || j < 0 || e->x[j].recomputed_by)
+            continue;
+        if (k && (g->node[k].op == SP_OP_RELU || g->node[k].op == SP_OP_RELU6)) {
+            f = k;
+            k = overwriter(e, f);
+        }
+        if (k || f == g->n - 1 || e->x[f].nconsumers == 0)
+            continue;
+        e->x[i].recompute = f;
+        e->x[i].recomputed_by = e->x[f].recomputed_by = i;
+    }
+}
+
+static void describe_training(sp_exec *e)
+{
+    int bns = 0, again = 0;
+    for (int i = 1; i < e->g->n; i++) {
+        bns += e->g->node[i].op == SP_OP_BN;
+        again += e->x[i].recompute > 0;
+    }
+    if (again)
+        snprintf(e->describe, sizeof e->describe,
+                 "NCHW; %d of %d batch norm outputs recomputed in the backward pass", again,
+                 bns);
+    else
+        snprintf(e->describe, sizeof e->describe, "NCHW; every activation kept");
 }
 
 /* Inference only.  A BN whose input is a convolution read by nothing else
@@ -211,7 +266,7 @@ static void alloc_training(sp_exec *e, int mask_grads)
         const sp_node *nd = &e->g->node[i];
         xnode *x = &e->x[i];
         int in = nd->in[0];
-        if (!x->inplace)
+        if (!x->inplace && !x->recompute)
             e->act[i] = b->alloc(b, nb * x->size * sizeof(float));
         if (nd->op == SP_OP_BN) {
             x->save_mean = b->alloc(b, (size_t)nd->cout * sizeof(float));
@@ -281,8 +336,12 @@ sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int trai
     e->labels = b->alloc(b, (size_t)batch * sizeof(int32_t));
     e->loss_dev = b->alloc(b, sizeof(float));
     e->dlogits = b->alloc(b, (size_t)batch * classes * sizeof(float));
-    if (train)
+    if (train && b->bn_fwd_saved && !(flags & SP_EXEC_STORE_ALL))
+        plan_recompute(e);
+    if (train) {
+        describe_training(e);
         alloc_training(e, mask_grads);
+    }
     else if (!(flags & SP_EXEC_UNFUSED)) {
         plan_fusion(e);
         sp_exec_plan_layout(e, flags);
@@ -355,7 +414,7 @@ void sp_exec_free(sp_exec *e)
     }
     for (int i = 1; i < e->g->n; i++) {
         xnode *x = &e->x[i];
-        if (e->train && !x->inplace && e->act[i]) b->free(b, e->act[i]);
+        if (e->train && !x->inplace && !x->recompute && e->act[i]) b->free(b, e->act[i]);
         if (x->save_mean) b->free(b, x->save_mean);
         if (x->save_invstd) b->free(b, x->save_invstd);
         if (x->ws) b->free(b, x->ws);

@@ -185,7 +185,5 @@ void sp_exec_plan_layout(sp_exec *e, unsigned flags)
 
 const char *sp_exec_describe(const sp_exec *e)
 {
-    if (e->train)
-        return "NCHW, every layer as the graph says (a training executor)";
     return e->describe[0] ? e->describe : "NCHW, every layer as the graph says";
 }

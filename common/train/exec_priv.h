@@ -22,6 +22,10 @@ typedef struct xnode {
     int inplace;              /* training: activation shares its input's buffer */
     size_t size;              /* floats per sample */
     float *save_mean, *save_invstd;  /* bn, training */
+    int recompute;            /* training, a BN whose output is dropped after the
+                                 forward: the last node sharing its buffer (the
+                                 BN itself or the ReLU in place on it), or 0 */
+    int recomputed_by;        /* that BN, on itself and that last node, or 0 */
     void *ws;                 /* maxpool, training */
     float *keep;              /* dropout, training */
     /* inference fusion (exec.c, plan_fusion) */

@@ -174,6 +174,27 @@ static void forward_node(sp_exec *e, int i, int train)
     }
 }
 
+/* Whether node j is the last to share a recomputed batch norm's buffer
+ * (exec.c, plan_recompute). */
+static int recompute_last(const sp_exec *e, int j)
+{
+    return j > 0 && e->x[j].recomputed_by && e->x[e->x[j].recomputed_by].recompute == j;
+}
+
+/* Training forward: a recomputed output goes back to the pool after its
+ * last reader. */
+static void drop_recomputed(sp_exec *e, int i)
+{
+    const sp_node *nd = &e->g->node[i];
+    for (int k = 0; k < 2; k++) {
+        int j = nd->in[k];
+        if (!recompute_last(e, j) || e->x[j].last_use != i || (k == 1 && j == nd->in[0]))
+            continue;
+        sp_exec_pool_put(e, e->act[j]);
+        e->act[j] = e->act[e->x[j].recomputed_by] = NULL;
+    }
+}
+
 /* forward_node, converting first any channels-last input of a node that
  * only runs on NCHW (channels-last inference, exec_layout.c). */
 static void forward_converting(sp_exec *e, int i, int train)
@@ -219,11 +240,13 @@ int sp_exec_forward(sp_exec *e, int train)
         } else if (x->sum) {                /* the shortcut's buffer becomes i's */
             e->act[i] = e->act[x->sum];
             e->act[x->sum] = NULL;
-        } else if (!e->train) {
+        } else if (!e->train || x->recompute) {
             e->act[i] = sp_exec_pool_get(e);
         }
         if (!x->alias)
             forward_converting(e, i, train);
+        if (e->train)
+            drop_recomputed(e, i);
         if (shared && !e->train)
             e->act[from] = NULL;            /* the buffer now belongs to i */
         if (!e->train && e->x[i].nconsumers == 0 && i != g->n - 1) {
@@ -303,11 +326,27 @@ float sp_exec_loss_logit(sp_exec *e)
     return (float)(-sum / total);
 }
 
+/* Whether node i's backward may write its input's gradient over its own
+ * output gradient (an elementwise backward, the input's first reader, and
+ * not the logits' gradient), which saves a buffer and a pass. */
+static int passes_on(const sp_exec *e, int i, int j)
+{
+    sp_op op = e->g->node[i].op;
+    return (op == SP_OP_RELU || op == SP_OP_RELU6 || op == SP_OP_BN) && !e->grad[j] &&
+           i != e->g->n - 1;
+}
+
 /* Where the gradient for input slot k of node i goes: its own buffer when
- * this is the first reader, else scratch (then *acc is set). */
-static float *grad_target(sp_exec *e, int j, int *acc)
+ * this is the first reader (node i's own when it passes_on), else scratch
+ * (then *acc is set). */
+static float *grad_target(sp_exec *e, int i, int j, int *acc)
 {
     *acc = 0;
+    if (passes_on(e, i, j)) {
+        e->grad[j] = e->grad[i];
+        e->grad[i] = NULL;
+        return e->grad[j];
+    }
     if (!e->grad[j]) {
         e->grad[j] = sp_exec_pool_get(e);
         return e->grad[j];
@@ -322,6 +361,48 @@ static void grad_finish(sp_exec *e, int j, float *dst, int acc)
         e->b->accumulate(e->b, e->grad[j], dst, (size_t)e->n * e->x[j].size);
 }
 
+/* A recomputed batch norm's output (and its ReLU's) back in a pooled
+ * buffer: the training forward's values, bit for bit (bn_fwd_saved). */
+static void recompute(sp_exec *e, int t)
+{
+    if (t <= 0 || !e->x[t].recomputed_by || e->act[t])
+        return;
+    int i = e->x[t].recomputed_by, f = e->x[i].recompute;
+    const sp_node *nd = &e->g->node[i];
+    float *buf = sp_exec_pool_get(e);
+    e->b->bn_fwd_saved(e->b, buf, e->act[nd->in[0]], sp_exec_node_w(e, i, SP_P_WEIGHT),
+                       sp_exec_node_w(e, i, SP_P_BIAS), e->x[i].save_mean,
+                       e->x[i].save_invstd, e->n, nd->c, nd->h * nd->w);
+    if (f != i)
+        e->b->act_fwd(e->b, e->g->node[f].op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6, buf,
+                      buf, (size_t)e->n * e->x[i].size);
+    e->act[i] = e->act[f] = buf;
+}
+
+/* Recomputes what node i's backward pass is about to read. */
+static void recompute_reads(sp_exec *e, int i)
+{
+    const sp_node *nd = &e->g->node[i];
+    switch (nd->op) {
+    case SP_OP_CONV:
+    case SP_OP_LINEAR:
+        if (sp_exec_node_g(e, i, SP_P_WEIGHT))
+            recompute(e, nd->in[0]);
+        break;
+    case SP_OP_RELU:
+    case SP_OP_RELU6:
+        recompute(e, e->x[i].inplace ? i : nd->in[0]);
+        break;
+    case SP_OP_BN:
+    case SP_OP_MASK:
+    case SP_OP_MAXPOOL:
+        recompute(e, nd->in[0]);
+        break;
+    default:
+        break;
+    }
+}
+
 static void backward_node(sp_exec *e, int i)
 {
     sp_backend *b = e->b;
@@ -334,7 +415,7 @@ static void backward_node(sp_exec *e, int i)
     /* the image needs no gradient: ops that can skip din do */
     float *din = NULL;
     if (wanted(e, j))
-        din = grad_target(e, j, &acc);
+        din = grad_target(e, i, j, &acc);
 
     switch (nd->op) {
     case SP_OP_CONV: {
@@ -464,12 +545,19 @@ int sp_exec_backward(sp_exec *e)
     memset(e->grad, 0, (size_t)e->g->n * sizeof *e->grad);
     e->grad[last] = e->dlogits;
     for (int i = last; i >= 1; i--) {
+        const xnode *x = &e->x[i];
+        if (x->recompute && e->act[i]) {   /* no later reader: back to the pool */
+            sp_exec_pool_put(e, e->act[i]);
+            e->act[i] = e->act[x->recompute] = NULL;
+        }
         if (!e->grad[i])
             continue;
-        if (e->g->node[i].op == SP_OP_ADD)
+        if (e->g->node[i].op == SP_OP_ADD) {
             backward_add(e, i);
-        else
+        } else {
+            recompute_reads(e, i);
             backward_node(e, i);
+        }
         if (i != last && e->grad[i])
             sp_exec_pool_put(e, e->grad[i]);
         e->grad[i] = NULL;

@@ -229,6 +229,8 @@ int sp_train_run(sp_backend *b, sp_model *m, const sp_dataset *train, const sp_d
     r.p.best_epoch = -1;
     int rc = -1;
     r.e = sp_exec_new(b, m, o->batch, 1, o->mask_grads);
+    if (r.e && o->on_start)
+        o->on_start(o->ctx, r.e);
     r.tl = r.e ? make_loader(train, o, 1) : NULL;
     r.vl = r.tl && val ? make_loader(val, o, 0) : NULL;
     if (!r.tl || (val && !r.vl))

@@ -107,6 +107,16 @@ struct sp_backend {
                          const float *gamma, const float *beta,
                          const float *mean, const float *var,
                          int n, int c, int hw, float eps);
+    /* bn_fwd_saved: out again from in and the statistics a training
+     * forward (bn_fwd_train or bn_fwd_sums) saved, equal to that forward's
+     * out bit for bit, so that a training executor may drop the output
+     * and recompute it for the backward pass.  Optional (NULL: the
+     * executor keeps every batch norm's output). */
+    void (*bn_fwd_saved)(sp_backend *b, float *out, const float *in,
+                         const float *gamma, const float *beta,
+                         const float *save_mean, const float *save_invstd,
+                         int n, int c, int hw);
+    /* bn_bwd: din may be dout */
     void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
                    const float *dout, const float *in, const float *gamma,
                    const float *save_mean, const float *save_invstd, int n, int c, int hw);
@@ -120,7 +130,8 @@ struct sp_backend {
      *   bn_fwd_sums:      bn_fwd_train with the mean and biased variance of
      *                     the summed statistics
      *   bn_bwd_sums:      sums = (sum dout, sum dout * xhat)
-     *   bn_bwd_from_sums: bn_bwd with the summed `global` sums for din, and
+     *   bn_bwd_from_sums: bn_bwd with the summed `global` sums for din (which
+     *                     may be dout), and
      *                     dgamma += local[C + c], dbeta += local[c] (this
      *                     process's share, so that summing the parameter
      *                     gradients over the processes counts each once) */
@@ -160,6 +171,7 @@ struct sp_backend {
 
     /* elementwise */
     void (*act_fwd)(sp_backend *b, sp_act act, float *out, const float *in, size_t n);
+    /* din may be dout (the executor passes a gradient buffer on) */
     void (*act_bwd)(sp_backend *b, sp_act act, float *din /* = */, const float *dout,
                     const float *in, size_t n);
     void (*add_fwd)(sp_backend *b, float *out, const float *x, const float *y, size_t n);

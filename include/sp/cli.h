@@ -116,6 +116,10 @@ struct sp_backend *sp_backend_create_or_die(const char *device);
  * the compute threads and where their number came from, and how idle
  * threads wait.  Call once, after sp_cli_threads and sp_cli_dist. */
 void sp_cli_verbose(const char *device);
+/* --verbose, once the executor is built: how it keeps its activations
+ * (sp_exec_describe).  ctx is unused: the shape of sp_train_opts.on_start. */
+struct sp_exec;
+void sp_cli_verbose_exec(void *ctx, const struct sp_exec *e);
 /* The preprocessing of network m on dataset d (d may be NULL) with --mean
  * and --std (NULL: keep) applied, or die: a bad checkpoint is named as
  * `input` (the FILE operand, NULL for stdin), a malformed option is a

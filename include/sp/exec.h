@@ -52,8 +52,14 @@ sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int
  * SP_EXEC_UNFUSED keeps every node as it is, so an inference executor
  * gives exactly the training executor's evaluation-mode logits;
  * SP_EXEC_NCHW and SP_EXEC_NHWC decide the order instead of the backend
- * (the second only where the backend has channels-last operations). */
-enum { SP_EXEC_UNFUSED = 1, SP_EXEC_NCHW = 2, SP_EXEC_NHWC = 4 };
+ * (the second only where the backend has channels-last operations).
+ * A training executor drops a batch norm's output (with the ReLU's run
+ * in place on it) once the forward pass has read it, and recomputes it
+ * from the batch norm's input and saved statistics when the backward
+ * pass needs it, where the backend can (bn_fwd_saved): the same values
+ * bit for bit, with about one stored activation per convolution instead
+ * of two.  SP_EXEC_STORE_ALL keeps them all instead. */
+enum { SP_EXEC_UNFUSED = 1, SP_EXEC_NCHW = 2, SP_EXEC_NHWC = 4, SP_EXEC_STORE_ALL = 8 };
 sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int train,
                            int mask_grads, unsigned flags);
 void sp_exec_free(sp_exec *e);
@@ -104,8 +110,9 @@ void sp_exec_sgd(sp_exec *e, const sp_sgd_opts *o);
 /* ---- single tensors (the pruning stage) ------------------------------ */
 
 sp_backend *sp_exec_backend(const sp_exec *e);
-/* How an inference executor runs its activations, in a phrase for
- * --verbose: their order and what it fused. */
+/* How an executor keeps its activations, in a phrase for --verbose:
+ * for inference their order and what it fused, for training how many
+ * batch norm outputs it recomputes. */
 const char *sp_exec_describe(const sp_exec *e);
 /* Device pointer of a parameter's value (NULL if the graph has none of
  * that name or it is not F32). */

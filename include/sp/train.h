@@ -86,6 +86,7 @@ typedef struct sp_train_opts {
     const char *state;        /* resume state path, NULL: none */
     int resume;               /* continue from state */
     int64_t save_every;       /* steps between state saves (0: epochs only) */
+    void (*on_start)(void *ctx, const sp_exec *e);           /* the executor built */
     void (*on_step)(void *ctx, const sp_train_progress *p);  /* after every step */
     void (*on_epoch)(void *ctx, const sp_train_progress *p); /* after validation */
     void *ctx;

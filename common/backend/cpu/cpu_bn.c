@@ -7,6 +7,9 @@
  *                 updated as (1 - m) * running + m * batch with the
  *                 unbiased variance.
  *   bn_fwd_infer: normalises with the given statistics (overwrites out).
+ *   bn_fwd_saved: normalises with the statistics bn_fwd_train or
+ *                 bn_fwd_sums saved, through the same loop
+ *                 (sp_cpu_bn_channel): their output again, bit for bit.
  *   bn_bwd:       din overwritten; dgamma, dbeta accumulated (+=).
  *
  * Sums run in float along one HW row and in double across rows. gamma,
@@ -53,19 +56,39 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
         sq -= cnt * dm * dm;
         if (sq < 0.0)
             sq = 0.0;
-        double invstd = sp_bn_invstd(sq / cnt, eps);
-        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
-        float scale = (float)(g * invstd), shift = (float)(bt - mean * g * invstd);
-        for (int i = 0; i < n; i++) {
-            const float *x = x0 + i * chw;
-            float *y = out + (size_t)ch * hw + i * chw;
-            #pragma omp simd
-            for (int p = 0; p < hw; p++)
-                y[p] = x[p] * scale + shift;
-        }
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
+        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
     }
+}
+
+/* Channel ch of out from in with the saved statistics, centred first so
+ * that a large mean does not cancel: y = (x - mean) * scale + beta. */
+void sp_cpu_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
+                       const float *save_mean, const float *save_invstd, int ch, int n, int c,
+                       int hw)
+{
+    size_t chw = (size_t)c * hw;
+    float scale = sp_bn_scale(gamma, save_invstd, ch), m = save_mean[ch];
+    float bt = beta ? beta[ch] : 0.0f;
+    for (int i = 0; i < n; i++) {
+        const float *x = in + (size_t)ch * hw + i * chw;
+        float *y = out + (size_t)ch * hw + i * chw;
+        #pragma omp simd
+        for (int p = 0; p < hw; p++)
+            y[p] = (x[p] - m) * scale + bt;
+    }
+}
+
+void sp_cpu_bn_fwd_saved(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
+                         const float *gamma /* C */, const float *beta /* C */,
+                         const float *save_mean /* C */, const float *save_invstd /* C */,
+                         int n, int c, int hw)
+{
+    (void)b;
+    #pragma omp parallel for if ((double)n * hw * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (int ch = 0; ch < c; ch++)
+        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
 }
 
 void sp_cpu_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,

@@ -34,7 +34,6 @@ void sp_cpu_bn_fwd_sums(sp_backend *b, float *out /* N,C,HW */, float *save_mean
                         const double *sums /* 2,C */, double count, int n, int c, int hw,
                         float eps, float momentum)
 {
-    size_t chw = (size_t)c * hw;
     (void)b;
     #pragma omp parallel for if ((double)n * hw * c >= SP_CPU_PAR_MIN) schedule(static)
     for (int ch = 0; ch < c; ch++) {
@@ -43,16 +42,7 @@ void sp_cpu_bn_fwd_sums(sp_backend *b, float *out /* N,C,HW */, float *save_mean
             var = 0.0;
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean,
                          var * count, count, eps, momentum);
-        double invstd = sp_bn_invstd(var, eps), g = gamma ? gamma[ch] : 1.0;
-        /* centred first: no cancellation when the mean is large */
-        float scale = (float)(g * invstd), fm = (float)mean, bt = beta ? beta[ch] : 0.0f;
-        for (int i = 0; i < n; i++) {
-            const float *x = in + i * chw + (size_t)ch * hw;
-            float *y = out + i * chw + (size_t)ch * hw;
-            #pragma omp simd
-            for (int p = 0; p < hw; p++)
-                y[p] = (x[p] - fm) * scale + bt;
-        }
+        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
     }
 }
 

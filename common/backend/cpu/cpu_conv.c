@@ -47,6 +47,7 @@ typedef struct conv_arg {
     dnnl_memory_t inner;    /* the layout the primitive chose */
     dnnl_primitive_t re;    /* user <-> inner, NULL when the layouts agree */
     size_t bytes;           /* of inner */
+    int slot;               /* the scratch buffer of a reordered inner */
 } conv_arg;
 
 typedef struct conv_plan {
@@ -195,7 +196,10 @@ static dnnl_status_t op_desc(dnnl_convolution_desc_t *d, const sp_conv_shape *s,
 }
 
 /* Argument order: forward (src, weights, dst), backward-data (diff_dst,
- * weights, diff_src), backward-weights (diff_dst, src, diff_weights). */
+ * weights, diff_src), backward-weights (diff_dst, src, diff_weights).
+ * Scratch slots go by size: ARG0 and ARG2 hold activations, ARG1 the
+ * weights, so a training step needs two activation-sized scratch buffers,
+ * not three. */
 static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primitive_desc_t pd,
                                int dir, const conv_mds *m)
 {
@@ -207,6 +211,8 @@ static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primi
                                                                  : dnnl_query_weights_md, 0);
     qd = dnnl_primitive_desc_query_md(pd, is_fwd(dir) ? dnnl_query_dst_md
                                                       : dnnl_query_diff_dst_md, 0);
+    for (int i = 0; i < 3; i++)
+        p->arg[i].slot = SP_CPU_SCRATCH_ARG0 + i;
     if (is_fwd(dir)) {
         rc = arg_init(&p->arg[0], eng, DNNL_ARG_SRC, 0, 0, &m->src_u, qs);
         if (rc == dnnl_success)
@@ -224,6 +230,10 @@ static dnnl_status_t plan_args(conv_plan *p, dnnl_engine_t eng, const_dnnl_primi
         rc = arg_init(&p->arg[1], eng, DNNL_ARG_SRC, 0, 0, &m->src_u, qs);
     if (rc == dnnl_success && dir == CONV_BWD_FILTER)
         rc = arg_init(&p->arg[2], eng, DNNL_ARG_DIFF_WEIGHTS, 1, 1, &m->wei_u, qw);
+    if (dir == CONV_BWD_FILTER) {
+        p->arg[1].slot = SP_CPU_SCRATCH_ARG2;
+        p->arg[2].slot = SP_CPU_SCRATCH_ARG1;
+    }
     return rc;
 }
 
@@ -342,7 +352,7 @@ static void plan_run(sp_backend *b, conv_plan *p, void *ptr[3], float *bias, int
         if (skip_reorder(i, own)) {
             /* used as it is */
         } else if (a->re || a->acc) {
-            buf = sp_cpu_scratch(x, SP_CPU_SCRATCH_ARG0 + i, a->bytes);
+            buf = sp_cpu_scratch(x, a->slot, a->bytes);
             if (a->user)
                 dnnl_memory_set_data_handle(a->user, ptr[i]);
         }
@@ -374,7 +384,7 @@ static void plan_run(sp_backend *b, conv_plan *p, void *ptr[3], float *bias, int
             dnnl_primitive_execute(a->re, x->stream, 2, ra);
         } else if (a->acc) {
             dnnl_stream_wait(x->stream);
-            sp_cpu_accumulate(b, ptr[i], x->scratch[SP_CPU_SCRATCH_ARG0 + i],
+            sp_cpu_accumulate(b, ptr[i], x->scratch[a->slot],
                               a->bytes / sizeof(float));
         }
     }

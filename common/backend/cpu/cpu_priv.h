@@ -91,6 +91,12 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *sav
                          float *running_mean, float *running_var, const float *in,
                          const float *gamma, const float *beta,
                          int n, int c, int hw, float eps, float momentum);
+void sp_cpu_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
+                       const float *save_mean, const float *save_invstd, int ch, int n, int c,
+                       int hw);
+void sp_cpu_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
+                         const float *beta, const float *save_mean, const float *save_invstd,
+                         int n, int c, int hw);
 void sp_cpu_bn_fwd_infer(sp_backend *b, float *out, const float *in,
                          const float *gamma, const float *beta,
                          const float *mean, const float *var,

@@ -125,6 +125,7 @@ static void fill_table(sp_backend *b)
     b->conv_bwd_filter = sp_cuda_conv_bwd_filter;
     b->bn_fwd_train = sp_cuda_bn_fwd_train;
     b->bn_fwd_infer = sp_cuda_bn_fwd_infer;
+    b->bn_fwd_saved = sp_cuda_bn_fwd_saved;
     b->bn_bwd = sp_cuda_bn_bwd;
     b->bn_sums = sp_cuda_bn_sums;
     b->bn_fwd_sums = sp_cuda_bn_fwd_sums;

@@ -168,6 +168,20 @@ void sp_cuda_bn_fwd_infer(sp_backend *b, float *out, const float *in, const floa
     CUDA_LAUNCHED(x);
 }
 
+/* The forward's own kernel on the same statistics: its output bit for bit. */
+void sp_cuda_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
+                          const float *beta, const float *save_mean, const float *save_invstd,
+                          int n, int c, int hw)
+{
+    cuda_ctx *x = cuda_of(b);
+    if (x->failed[0])
+        return;
+    size_t total = (size_t)n * c * hw;
+    k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
+        out, in, gamma, beta, save_mean, save_invstd, 0, 0.0f, total, c, hw);
+    CUDA_LAUNCHED(x);
+}
+
 void sp_cuda_bn_bwd_sums(sp_backend *b, double *sums, const float *dout, const float *in,
                          const float *save_mean, const float *save_invstd, int n, int c, int hw)
 {

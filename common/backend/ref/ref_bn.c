@@ -6,6 +6,8 @@
  *                 running = (1 - momentum) * running + momentum * batch, the
  *                 variance term unbiased (times cnt / (cnt - 1)).
  *   bn_fwd_infer: normalises with the given mean / var (overwrites out).
+ *   bn_fwd_saved: normalises with the saved statistics, as bn_fwd_train
+ *                 did (the same loop, ref_bn_channel).
  *   bn_bwd:       din = (overwrites); dgamma, dbeta += (accumulate).
  *
  * gamma / beta may be NULL (affine off: 1 and 0); so may dgamma / dbeta. */
@@ -17,6 +19,20 @@
 static size_t at(int i, int ch, int c, int hw)
 {
     return ((size_t)i * c + ch) * hw;
+}
+
+/* Channel ch of out, in double from the saved (float) statistics. */
+static void ref_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
+                           const float *save_mean, const float *save_invstd, int ch, int n,
+                           int c, int hw)
+{
+    double m = save_mean[ch], is = save_invstd[ch];
+    double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+    for (int i = 0; i < n; i++)
+        for (int p = 0; p < hw; p++) {
+            size_t o = at(i, ch, c, hw) + p;
+            out[o] = (float)((in[o] - m) * is * g + bt);
+        }
 }
 
 void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mean /* C */,
@@ -38,16 +54,20 @@ void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
                 double d = in[at(i, ch, c, hw) + p] - mean;
                 sq += d * d;
             }
-        double invstd = sp_bn_invstd(sq / cnt, eps);
-        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
-        for (int i = 0; i < n; i++)
-            for (int p = 0; p < hw; p++) {
-                size_t o = at(i, ch, c, hw) + p;
-                out[o] = (float)((in[o] - mean) * invstd * g + bt);
-            }
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
+        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
     }
+}
+
+void sp_ref_bn_fwd_saved(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
+                         const float *gamma /* C */, const float *beta /* C */,
+                         const float *save_mean /* C */, const float *save_invstd /* C */,
+                         int n, int c, int hw)
+{
+    (void)b;
+    for (int ch = 0; ch < c; ch++)
+        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
 }
 
 void sp_ref_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
