@@ -113,9 +113,13 @@ int main(int argc, char **argv)
         y[i] = (int32_t)sp_rng_below(&r, (uint32_t)g->classes);
 
     /* an inference executor folds batch norms, as sp-eval's does;
-     * SP_BENCH_ORDER=nchw|nhwc overrides its choice of activation order */
-    const char *order = getenv("SP_BENCH_ORDER");
+     * SP_BENCH_ORDER=nchw|nhwc overrides its choice of activation order;
+     * SP_BENCH_STORE=all makes a training executor keep every batch norm
+     * output instead of recomputing it (the cost of recomputation) */
+    const char *order = getenv("SP_BENCH_ORDER"), *store = getenv("SP_BENCH_STORE");
     unsigned flags = !order ? 0 : !strcmp(order, "nhwc") ? SP_EXEC_NHWC : SP_EXEC_NCHW;
+    if (store && !strcmp(store, "all"))
+        flags |= SP_EXEC_STORE_ALL;
     sp_exec *e = sp_exec_new_flags(b, m, batch, train, 0, flags);
     if (!e) {
         fprintf(stderr, "speed_bench: %s\n", sp_error());

@@ -174,6 +174,11 @@ static void forward_node(sp_exec *e, int i, int train)
     }
 }
 
+static sp_act act_of(sp_op op)
+{
+    return op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6;
+}
+
 /* Whether node j is the last to share a recomputed batch norm's buffer
  * (exec.c, plan_recompute). */
 static int recompute_last(const sp_exec *e, int j)
@@ -361,8 +366,12 @@ static void grad_finish(sp_exec *e, int j, float *dst, int acc)
         e->b->accumulate(e->b, e->grad[j], dst, (size_t)e->n * e->x[j].size);
 }
 
-/* A recomputed batch norm's output (and its ReLU's) back in a pooled
- * buffer: the training forward's values, bit for bit (bn_fwd_saved). */
+/* A recomputed batch norm's output (and its ReLU's) in a pooled buffer
+ * for one backward step that reads it: the training forward's values,
+ * bit for bit (bn_fwd_saved).  Given back right after that step, so that
+ * it never sits beside both a gradient and the gradient it makes; a
+ * second reader recomputes it again, which costs a pass over memory
+ * where holding it would cost a buffer. */
 static void recompute(sp_exec *e, int t)
 {
     if (t <= 0 || !e->x[t].recomputed_by || e->act[t])
@@ -372,61 +381,89 @@ static void recompute(sp_exec *e, int t)
     float *buf = sp_exec_pool_get(e);
     e->b->bn_fwd_saved(e->b, buf, e->act[nd->in[0]], sp_exec_node_w(e, i, SP_P_WEIGHT),
                        sp_exec_node_w(e, i, SP_P_BIAS), e->x[i].save_mean,
-                       e->x[i].save_invstd, e->n, nd->c, nd->h * nd->w);
-    if (f != i)
-        e->b->act_fwd(e->b, e->g->node[f].op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6, buf,
-                      buf, (size_t)e->n * e->x[i].size);
+                       e->x[i].save_invstd, e->n, nd->c, nd->h * nd->w,
+                       f == i ? -1 : (int)act_of(e->g->node[f].op));
     e->act[i] = e->act[f] = buf;
 }
 
-/* Recomputes what node i's backward pass is about to read. */
-static void recompute_reads(sp_exec *e, int i)
+static void release(sp_exec *e, int t)
+{
+    if (t <= 0 || !e->x[t].recomputed_by || !e->act[t])
+        return;
+    int i = e->x[t].recomputed_by;
+    sp_exec_pool_put(e, e->act[t]);
+    e->act[i] = e->act[e->x[i].recompute] = NULL;
+}
+
+/* A ReLU in place on a recomputed batch norm, whose backward pass the
+ * backend runs from the batch norm's input (bn_act_bwd): its own output
+ * is never recomputed. */
+static int act_on_bn(const sp_exec *e, int i)
+{
+    return e->x[i].inplace && e->x[i].recomputed_by && e->b->bn_act_bwd;
+}
+
+/* The tensor whose values node i's backward pass reads besides its
+ * output gradient (0: none; the weight gradient's input aside, see
+ * weight_grads).  Max pooling reads its workspace instead of its input. */
+static int reads(const sp_exec *e, int i)
 {
     const sp_node *nd = &e->g->node[i];
     switch (nd->op) {
-    case SP_OP_CONV:
-    case SP_OP_LINEAR:
-        if (sp_exec_node_g(e, i, SP_P_WEIGHT))
-            recompute(e, nd->in[0]);
-        break;
     case SP_OP_RELU:
     case SP_OP_RELU6:
-        recompute(e, e->x[i].inplace ? i : nd->in[0]);
-        break;
+        return act_on_bn(e, i) ? 0 : e->x[i].inplace ? i : nd->in[0];
     case SP_OP_BN:
     case SP_OP_MASK:
-    case SP_OP_MAXPOOL:
-        recompute(e, nd->in[0]);
-        break;
+        return nd->in[0];
     default:
-        break;
+        return 0;
     }
+}
+
+/* A convolution's or linear layer's weight gradient, before its input
+ * gradient takes a buffer. */
+static void weight_grads(sp_exec *e, int i)
+{
+    const sp_node *nd = &e->g->node[i];
+    float *dw = sp_exec_node_g(e, i, SP_P_WEIGHT), *db = sp_exec_node_g(e, i, SP_P_BIAS);
+    int j = nd->in[0];
+    if (!dw || (nd->op != SP_OP_CONV && nd->op != SP_OP_LINEAR))
+        return;
+    recompute(e, j);
+    if (nd->op == SP_OP_CONV) {
+        sp_conv_shape s = conv_shape(e, i);
+        e->b->conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s);
+    } else {
+        e->b->linear_bwd_weight(e->b, dw, db, e->grad[i], e->act[j], e->n, nd->cin, nd->cout);
+    }
+    release(e, j);
 }
 
 static void backward_node(sp_exec *e, int i)
 {
     sp_backend *b = e->b;
     const sp_node *nd = &e->g->node[i];
-    int j = nd->in[0];
+    int j = nd->in[0], t = reads(e, i);
     const sp_node *src = &e->g->node[j];
-    const float *in = e->act[j], *dout = e->grad[i];
+    const float *dout = e->grad[i];
     size_t count = (size_t)e->n * e->x[i].size;
     int hw = nd->h * nd->w, acc = 0;
+    weight_grads(e, i);
+    recompute(e, t);
+    const float *in = e->act[j];
     /* the image needs no gradient: ops that can skip din do */
     float *din = NULL;
     if (wanted(e, j))
         din = grad_target(e, i, j, &acc);
 
     switch (nd->op) {
-    case SP_OP_CONV: {
-        sp_conv_shape s = conv_shape(e, i);
-        float *dw = sp_exec_node_g(e, i, SP_P_WEIGHT);
-        if (dw)
-            b->conv_bwd_filter(b, dw, sp_exec_node_g(e, i, SP_P_BIAS), dout, in, &s);
-        if (din)
+    case SP_OP_CONV:
+        if (din) {
+            sp_conv_shape s = conv_shape(e, i);
             b->conv_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
+        }
         break;
-    }
     case SP_OP_BN:
         if (e->dist_on) {
             sp_exec_dist_bn_bwd(e, i, din ? din : e->scratch, dout, in);
@@ -438,9 +475,15 @@ static void backward_node(sp_exec *e, int i)
         break;
     case SP_OP_RELU:
     case SP_OP_RELU6:
-        if (din)
-            b->act_bwd(b, nd->op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6, din, dout,
-                       e->x[i].inplace ? e->act[i] : in, count);
+        if (din && act_on_bn(e, i)) {
+            const sp_node *bn = &e->g->node[j];
+            b->bn_act_bwd(b, act_of(nd->op), din, dout, e->act[bn->in[0]],
+                          sp_exec_node_w(e, j, SP_P_WEIGHT), sp_exec_node_w(e, j, SP_P_BIAS),
+                          e->x[j].save_mean, e->x[j].save_invstd, e->n, bn->c,
+                          bn->h * bn->w);
+        } else if (din) {
+            b->act_bwd(b, act_of(nd->op), din, dout, e->x[i].inplace ? e->act[i] : in, count);
+        }
         break;
     case SP_OP_MAXPOOL:
         if (din) {
@@ -460,15 +503,10 @@ static void backward_node(sp_exec *e, int i)
             b->adaptive_avgpool_bwd(b, din, dout, &s);
         }
         break;
-    case SP_OP_LINEAR: {
-        float *dw = sp_exec_node_g(e, i, SP_P_WEIGHT);
-        if (dw)
-            b->linear_bwd_weight(b, dw, sp_exec_node_g(e, i, SP_P_BIAS), dout, in, e->n,
-                                 nd->cin, nd->cout);
+    case SP_OP_LINEAR:
         if (din)
             b->linear_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), e->n, nd->cin, nd->cout);
         break;
-    }
     case SP_OP_DROPOUT:
         if (din) {
             if (nd->p > 0)
@@ -500,6 +538,7 @@ static void backward_node(sp_exec *e, int i)
     }
     if (din)
         grad_finish(e, j, din, acc);
+    release(e, t);
 }
 
 static void pass_grad(sp_exec *e, int j, const float *dout, size_t count)
@@ -545,19 +584,12 @@ int sp_exec_backward(sp_exec *e)
     memset(e->grad, 0, (size_t)e->g->n * sizeof *e->grad);
     e->grad[last] = e->dlogits;
     for (int i = last; i >= 1; i--) {
-        const xnode *x = &e->x[i];
-        if (x->recompute && e->act[i]) {   /* no later reader: back to the pool */
-            sp_exec_pool_put(e, e->act[i]);
-            e->act[i] = e->act[x->recompute] = NULL;
-        }
         if (!e->grad[i])
             continue;
-        if (e->g->node[i].op == SP_OP_ADD) {
+        if (e->g->node[i].op == SP_OP_ADD)
             backward_add(e, i);
-        } else {
-            recompute_reads(e, i);
+        else
             backward_node(e, i);
-        }
         if (i != last && e->grad[i])
             sp_exec_pool_put(e, e->grad[i]);
         e->grad[i] = NULL;

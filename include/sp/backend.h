@@ -108,14 +108,22 @@ struct sp_backend {
                          const float *mean, const float *var,
                          int n, int c, int hw, float eps);
     /* bn_fwd_saved: out again from in and the statistics a training
-     * forward (bn_fwd_train or bn_fwd_sums) saved, equal to that forward's
-     * out bit for bit, so that a training executor may drop the output
-     * and recompute it for the backward pass.  Optional (NULL: the
-     * executor keeps every batch norm's output). */
+     * forward (bn_fwd_train or bn_fwd_sums) saved, then act (an sp_act, or
+     * -1 for none) applied: equal bit for bit to that forward's out after
+     * act_fwd, so that a training executor may drop the output and
+     * recompute it for the backward pass.  Optional (NULL: the executor
+     * keeps every batch norm's output).
+     * bn_act_bwd: act_bwd of act(bn(in)) without that output: din = dout
+     * where act passes the value bn_fwd_saved gives, 0 elsewhere (din may
+     * be dout).  Optional (NULL: the executor recomputes the output). */
     void (*bn_fwd_saved)(sp_backend *b, float *out, const float *in,
                          const float *gamma, const float *beta,
                          const float *save_mean, const float *save_invstd,
-                         int n, int c, int hw);
+                         int n, int c, int hw, int act);
+    void (*bn_act_bwd)(sp_backend *b, sp_act act, float *din, const float *dout,
+                       const float *in, const float *gamma, const float *beta,
+                       const float *save_mean, const float *save_invstd,
+                       int n, int c, int hw);
     /* bn_bwd: din may be dout */
     void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
                    const float *dout, const float *in, const float *gamma,

@@ -52,6 +52,7 @@ static void cpu_fill_table(sp_backend *b)
     b->bn_fwd_train = sp_cpu_bn_fwd_train;
     b->bn_fwd_infer = sp_cpu_bn_fwd_infer;
     b->bn_fwd_saved = sp_cpu_bn_fwd_saved;
+    b->bn_act_bwd = sp_cpu_bn_act_bwd;
     b->bn_bwd = sp_cpu_bn_bwd;
     b->bn_sums = sp_cpu_bn_sums;
     b->bn_fwd_sums = sp_cpu_bn_fwd_sums;

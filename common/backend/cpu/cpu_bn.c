@@ -9,7 +9,10 @@
  *   bn_fwd_infer: normalises with the given statistics (overwrites out).
  *   bn_fwd_saved: normalises with the statistics bn_fwd_train or
  *                 bn_fwd_sums saved, through the same loop
- *                 (sp_cpu_bn_channel): their output again, bit for bit.
+ *                 (sp_cpu_bn_channel): their output again, bit for bit,
+ *                 with the activation applied in the same pass.
+ *   bn_act_bwd:   the activation's backward pass on that output, each
+ *                 value recomputed where it is tested (sp_cpu_bn_value).
  *   bn_bwd:       din overwritten; dgamma, dbeta accumulated (+=).
  *
  * Sums run in float along one HW row and in double across rows. gamma,
@@ -58,37 +61,65 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
             sq = 0.0;
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
-        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
+        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
     }
 }
 
-/* Channel ch of out from in with the saved statistics, centred first so
- * that a large mean does not cancel: y = (x - mean) * scale + beta. */
+/* Channel ch of out from in with the saved statistics, then act (-1:
+ * none) as act_fwd applies it. */
 void sp_cpu_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
                        const float *save_mean, const float *save_invstd, int ch, int n, int c,
-                       int hw)
+                       int hw, int act)
 {
     size_t chw = (size_t)c * hw;
     float scale = sp_bn_scale(gamma, save_invstd, ch), m = save_mean[ch];
-    float bt = beta ? beta[ch] : 0.0f;
+    float bt = beta ? beta[ch] : 0.0f, lo = act < 0 ? -INFINITY : 0.0f;
+    float hi = act == SP_ACT_RELU6 ? 6.0f : INFINITY;
     for (int i = 0; i < n; i++) {
         const float *x = in + (size_t)ch * hw + i * chw;
         float *y = out + (size_t)ch * hw + i * chw;
         #pragma omp simd
-        for (int p = 0; p < hw; p++)
-            y[p] = (x[p] - m) * scale + bt;
+        for (int p = 0; p < hw; p++) {
+            float v = sp_cpu_bn_value(x[p], m, scale, bt);
+            v = v < lo ? lo : v;
+            y[p] = v > hi ? hi : v;
+        }
     }
 }
 
 void sp_cpu_bn_fwd_saved(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
                          const float *gamma /* C */, const float *beta /* C */,
                          const float *save_mean /* C */, const float *save_invstd /* C */,
-                         int n, int c, int hw)
+                         int n, int c, int hw, int act)
 {
     (void)b;
     #pragma omp parallel for if ((double)n * hw * c >= SP_CPU_PAR_MIN) schedule(static)
     for (int ch = 0; ch < c; ch++)
-        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
+        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
+}
+
+void sp_cpu_bn_act_bwd(sp_backend *b, sp_act act, float *din /* N,C,HW; = */,
+                       const float *dout /* N,C,HW */, const float *in /* N,C,HW */,
+                       const float *gamma /* C */, const float *beta /* C */,
+                       const float *save_mean /* C */, const float *save_invstd /* C */,
+                       int n, int c, int hw)
+{
+    size_t chw = (size_t)c * hw;
+    int six = act == SP_ACT_RELU6;
+    (void)b;
+    #pragma omp parallel for if ((double)n * hw * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        float scale = sp_bn_scale(gamma, save_invstd, ch), m = save_mean[ch];
+        float bt = beta ? beta[ch] : 0.0f;
+        for (int i = 0; i < n; i++) {
+            size_t o = (size_t)ch * hw + i * chw;
+            #pragma omp simd
+            for (int p = 0; p < hw; p++) {
+                float v = sp_cpu_bn_value(in[o + p], m, scale, bt), d = dout[o + p];
+                din[o + p] = v > 0.0f && (!six || v < 6.0f) ? d : 0.0f;
+            }
+        }
+    }
 }
 
 void sp_cpu_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,

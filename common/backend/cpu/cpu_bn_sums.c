@@ -42,7 +42,7 @@ void sp_cpu_bn_fwd_sums(sp_backend *b, float *out /* N,C,HW */, float *save_mean
             var = 0.0;
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean,
                          var * count, count, eps, momentum);
-        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
+        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
     }
 }
 

@@ -91,12 +91,21 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *sav
                          float *running_mean, float *running_var, const float *in,
                          const float *gamma, const float *beta,
                          int n, int c, int hw, float eps, float momentum);
+/* A batch norm's value from the saved statistics, centred first so that
+ * a large mean does not cancel; every loop that forms it calls this. */
+static inline float sp_cpu_bn_value(float x, float mean, float scale, float beta)
+{
+    return (x - mean) * scale + beta;
+}
 void sp_cpu_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
                        const float *save_mean, const float *save_invstd, int ch, int n, int c,
-                       int hw);
+                       int hw, int act);
 void sp_cpu_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                          const float *beta, const float *save_mean, const float *save_invstd,
-                         int n, int c, int hw);
+                         int n, int c, int hw, int act);
+void sp_cpu_bn_act_bwd(sp_backend *b, sp_act act, float *din, const float *dout,
+                       const float *in, const float *gamma, const float *beta,
+                       const float *save_mean, const float *save_invstd, int n, int c, int hw);
 void sp_cpu_bn_fwd_infer(sp_backend *b, float *out, const float *in,
                          const float *gamma, const float *beta,
                          const float *mean, const float *var,

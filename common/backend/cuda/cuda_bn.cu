@@ -168,10 +168,11 @@ void sp_cuda_bn_fwd_infer(sp_backend *b, float *out, const float *in, const floa
     CUDA_LAUNCHED(x);
 }
 
-/* The forward's own kernel on the same statistics: its output bit for bit. */
+/* The forward's own kernel on the same statistics, then the activation's:
+ * the forward's output bit for bit. */
 void sp_cuda_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                           const float *beta, const float *save_mean, const float *save_invstd,
-                          int n, int c, int hw)
+                          int n, int c, int hw, int act)
 {
     cuda_ctx *x = cuda_of(b);
     if (x->failed[0])
@@ -180,6 +181,8 @@ void sp_cuda_bn_fwd_saved(sp_backend *b, float *out, const float *in, const floa
     k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
         out, in, gamma, beta, save_mean, save_invstd, 0, 0.0f, total, c, hw);
     CUDA_LAUNCHED(x);
+    if (act >= 0)
+        sp_cuda_act_fwd(b, (sp_act)act, out, out, total);
 }
 
 void sp_cuda_bn_bwd_sums(sp_backend *b, double *sums, const float *dout, const float *in,

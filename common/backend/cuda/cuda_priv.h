@@ -116,7 +116,7 @@ void sp_cuda_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *sa
                           float eps, float momentum);
 void sp_cuda_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                           const float *beta, const float *save_mean, const float *save_invstd,
-                          int n, int c, int hw);
+                          int n, int c, int hw, int act);
 void sp_cuda_bn_fwd_infer(sp_backend *b, float *out, const float *in, const float *gamma,
                           const float *beta, const float *mean, const float *var,
                           int n, int c, int hw, float eps);

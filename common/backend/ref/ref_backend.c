@@ -29,6 +29,7 @@ sp_backend *sp_ref_backend_create(void)
     b->bn_fwd_train = sp_ref_bn_fwd_train;
     b->bn_fwd_infer = sp_ref_bn_fwd_infer;
     b->bn_fwd_saved = sp_ref_bn_fwd_saved;
+    b->bn_act_bwd = sp_ref_bn_act_bwd;
     b->bn_bwd = sp_ref_bn_bwd;
 
     b->maxpool_ws_bytes = sp_ref_maxpool_ws_bytes;

@@ -7,7 +7,9 @@
  *                 variance term unbiased (times cnt / (cnt - 1)).
  *   bn_fwd_infer: normalises with the given mean / var (overwrites out).
  *   bn_fwd_saved: normalises with the saved statistics, as bn_fwd_train
- *                 did (the same loop, ref_bn_channel).
+ *                 did (the same loop, ref_bn_channel), then the activation.
+ *   bn_act_bwd:   the activation's backward pass on that output, each
+ *                 value recomputed (ref_bn_value).
  *   bn_bwd:       din = (overwrites); dgamma, dbeta += (accumulate).
  *
  * gamma / beta may be NULL (affine off: 1 and 0); so may dgamma / dbeta. */
@@ -21,17 +23,28 @@ static size_t at(int i, int ch, int c, int hw)
     return ((size_t)i * c + ch) * hw;
 }
 
-/* Channel ch of out, in double from the saved (float) statistics. */
+/* Value o of channel ch, in double from the saved (float) statistics. */
+static float ref_bn_value(const float *in, const float *gamma, const float *beta,
+                          const float *save_mean, const float *save_invstd, int ch, size_t o)
+{
+    double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+    return (float)((in[o] - (double)save_mean[ch]) * save_invstd[ch] * g + bt);
+}
+
+/* Channel ch of out, then act (-1: none) as act_fwd applies it. */
 static void ref_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
                            const float *save_mean, const float *save_invstd, int ch, int n,
-                           int c, int hw)
+                           int c, int hw, int act)
 {
-    double m = save_mean[ch], is = save_invstd[ch];
-    double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
     for (int i = 0; i < n; i++)
         for (int p = 0; p < hw; p++) {
             size_t o = at(i, ch, c, hw) + p;
-            out[o] = (float)((in[o] - m) * is * g + bt);
+            float v = ref_bn_value(in, gamma, beta, save_mean, save_invstd, ch, o);
+            if (act >= 0 && v < 0.0f)
+                v = 0.0f;
+            if (act == SP_ACT_RELU6 && v > 6.0f)
+                v = 6.0f;
+            out[o] = v;
         }
 }
 
@@ -56,18 +69,35 @@ void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
             }
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
-        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
+        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
     }
 }
 
 void sp_ref_bn_fwd_saved(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,
                          const float *gamma /* C */, const float *beta /* C */,
                          const float *save_mean /* C */, const float *save_invstd /* C */,
-                         int n, int c, int hw)
+                         int n, int c, int hw, int act)
 {
     (void)b;
     for (int ch = 0; ch < c; ch++)
-        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw);
+        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
+}
+
+void sp_ref_bn_act_bwd(sp_backend *b, sp_act act, float *din /* N,C,HW; = */,
+                       const float *dout /* N,C,HW */, const float *in /* N,C,HW */,
+                       const float *gamma /* C */, const float *beta /* C */,
+                       const float *save_mean /* C */, const float *save_invstd /* C */,
+                       int n, int c, int hw)
+{
+    (void)b;
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                size_t o = at(i, ch, c, hw) + p;
+                float v = ref_bn_value(in, gamma, beta, save_mean, save_invstd, ch, o);
+                int pass = v > 0.0f && (act != SP_ACT_RELU6 || v < 6.0f);
+                din[o] = pass ? dout[o] : 0.0f;
+            }
 }
 
 void sp_ref_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in /* N,C,HW */,

@@ -42,7 +42,10 @@ void sp_ref_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *sav
                          int n, int c, int hw, float eps, float momentum);
 void sp_ref_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                          const float *beta, const float *save_mean, const float *save_invstd,
-                         int n, int c, int hw);
+                         int n, int c, int hw, int act);
+void sp_ref_bn_act_bwd(sp_backend *b, sp_act act, float *din, const float *dout,
+                       const float *in, const float *gamma, const float *beta,
+                       const float *save_mean, const float *save_invstd, int n, int c, int hw);
 void sp_ref_bn_fwd_infer(sp_backend *b, float *out, const float *in,
                          const float *gamma, const float *beta,
                          const float *mean, const float *var,
