@@ -4,7 +4,8 @@
  * gathered in batches, decoded, resized and encoded by worker threads, and
  * appended to the writer in the order they were pushed, so the output does
  * not depend on --threads.  Classes are collected as they appear and
- * relabelled at the end. */
+ * relabelled at the end; a hash table of their names finds a class in
+ * constant time, so a reader meeting n classes costs n, not n^2. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct sp_pack_ctx {
     sp_pack_writer *w;
     char **names;
     int nnames, cap_names, fixed, keep_order, numeric;
+    int *slot;                    /* names by hash: index + 1, 0 empty */
+    int nslot;                    /* a power of two above twice nnames */
     char *seen;                   /* per --classes-from class: met in the input */
     int fixed_size, height, width;   /* every record has the first one's size */
     struct batch *b[2];           /* one being filled, one being processed */
@@ -63,6 +66,40 @@ const sp_pack_opts *sp_pack_options(const sp_pack_ctx *x) { return x->o; }
 void sp_pack_keep_class_order(sp_pack_ctx *x) { x->keep_order = 1; }
 void sp_pack_set_total(sp_pack_ctx *x, int64_t total) { x->total = total; }
 
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;     /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* The slot that holds name, or the empty one where it would go. */
+static int *name_slot(const sp_pack_ctx *x, const char *name)
+{
+    uint32_t mask = (uint32_t)x->nslot - 1;
+    for (uint32_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        int *s = &x->slot[i];
+        if (*s == 0 || strcmp(x->names[*s - 1], name) == 0)
+            return s;
+    }
+}
+
+/* A name met twice (--classes-from may list one twice) keeps the later
+ * index, the one a scan from the newest class finds. */
+static void index_names(sp_pack_ctx *x)
+{
+    free(x->slot);
+    x->nslot = 64;
+    while (x->nslot < 2 * x->nnames + 2)
+        x->nslot *= 2;
+    x->slot = sp_xcalloc((size_t)x->nslot, sizeof *x->slot);
+    for (int k = 0; k < x->nnames; k++)
+        *name_slot(x, x->names[k]) = k + 1;
+}
+
 static int add_name(sp_pack_ctx *x, const char *name)
 {
     if (x->nnames == x->cap_names) {
@@ -70,17 +107,22 @@ static int add_name(sp_pack_ctx *x, const char *name)
         x->names = sp_xrealloc(x->names, sizeof *x->names * (size_t)x->cap_names);
     }
     x->names[x->nnames] = sp_xstrdup(name);
-    return x->nnames++;
+    x->nnames++;
+    if (x->nslot < 2 * x->nnames + 2)
+        index_names(x);
+    else
+        *name_slot(x, name) = x->nnames;
+    return x->nnames - 1;
 }
 
 int sp_pack_label(sp_pack_ctx *x, const char *name)
 {
-    for (int k = x->nnames - 1; k >= 0; k--)   /* readers ask for the latest class most */
-        if (strcmp(x->names[k], name) == 0) {
-            if (x->fixed)
-                x->seen[k] = 1;
-            return k;
-        }
+    int k = x->nslot ? *name_slot(x, name) - 1 : -1;
+    if (k >= 0) {
+        if (x->fixed)
+            x->seen[k] = 1;
+        return k;
+    }
     return x->fixed ? -1 : add_name(x, name);
 }
 
@@ -323,6 +365,7 @@ static void sort_classes(sp_pack_ctx *x)
     sp_pack_writer_relabel(x->w, map);
     free(x->names);
     x->names = sorted;
+    index_names(x);
     free(order);
     free(map);
 }
@@ -410,6 +453,7 @@ void sp_pack_ctx_free(sp_pack_ctx *x)
     for (int k = 0; k < x->nnames; k++)
         free(x->names[k]);
     free(x->names);
+    free(x->slot);
     free(x->seen);
     free(x);
 }

@@ -37,6 +37,16 @@ static void copy_params(sp_model *dst, const char *prefix, const sp_model *src)
     free(info);
 }
 
+/* Flush, sync and close f, each whatever the one before gave (the file is
+ * closed in every case); nonzero when one of them failed. */
+static int finish_file(FILE *f)
+{
+    int bad = fflush(f) != 0;
+    bad |= fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    return bad;
+}
+
 int sp_train_state_save(const char *path, const sp_model *cur, const sp_model *best,
                         sp_exec *e, const sp_train_opts *o, const sp_dataset *train,
                         const sp_train_pos *pos)
@@ -72,7 +82,7 @@ int sp_train_state_save(const char *path, const sp_model *cur, const sp_model *b
         sp_error_prefix("cannot write the resume state '%s'", path);
         fclose(f);
         unlink(tmp);
-    } else if ((fflush(f) != 0) | (fsync(fileno(f)) != 0) | (fclose(f) != 0)) {
+    } else if (finish_file(f) != 0) {
         sp_errorf("cannot write the resume state '%s': %s", path, strerror(errno));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {

@@ -1,14 +1,17 @@
 /* test_data.c: the .spd writer and reader, damaged files, sp_data_inspect,
- * and the image helpers (JPEG round trip, DCT scaling, resampling). */
+ * the image helpers (JPEG round trip, DCT scaling, resampling) and sp-pack's
+ * class labels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "sp/base.h"
 #include "sp/data.h"
 #include "sp/pack.h"
+#include "pack/pack_priv.h"
 #include "testlib.h"
 
 #define N 7
@@ -275,6 +278,60 @@ static void test_images(void)
     sp_image_free(&img);
 }
 
+static sp_pack_ctx *label_ctx(sp_pack_opts *o, char **classes, int nclasses)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->classes = classes;
+    o->nclasses = nclasses;
+    return sp_pack_ctx_new(o, C, 1);
+}
+
+/* Classes are numbered in order of first appearance; with --classes-from
+ * a class outside the list is -1, and a name listed twice is its later
+ * entry. */
+static void test_labels(void)
+{
+    sp_pack_opts o;
+    sp_pack_ctx *x = label_ctx(&o, NULL, 0);
+    if (!CHECKF(x != NULL, "labels-ctx", "%s", sp_error()))
+        return;
+    int a = sp_pack_label(x, "cat"), b = sp_pack_label(x, "dog"), a2 = sp_pack_label(x, "cat");
+    CHECKF(a == 0 && b == 1 && a2 == 0 && sp_pack_label(x, "") == 2 &&
+           sp_pack_label(x, "dog") == 1, "labels-first-appearance", "%d %d %d", a, b, a2);
+    sp_pack_ctx_free(x);
+    char *listed[] = {"b", "a", "b"};
+    x = label_ctx(&o, listed, 3);
+    if (!CHECKF(x != NULL, "labels-fixed-ctx", "%s", sp_error()))
+        return;
+    CHECK(sp_pack_label(x, "a") == 1 && sp_pack_label(x, "b") == 2 &&
+          sp_pack_label(x, "c") == -1 && sp_pack_label(x, "c") == -1, "labels-fixed");
+    sp_pack_ctx_free(x);
+}
+
+/* A reader meeting n classes costs n log n or less: a scan of the classes
+ * for each would take about 2^32 name comparisons here (9 s of CPU at
+ * -O2), a hash or an index well under a second. */
+static void test_labels_many(void)
+{
+    sp_pack_opts o;
+    sp_pack_ctx *x = label_ctx(&o, NULL, 0);
+    if (!CHECKF(x != NULL, "labels-many-ctx", "%s", sp_error()))
+        return;
+    int n = 1 << 16, ok = 1;
+    char name[32];
+    clock_t t0 = clock();
+    for (int round = 0; round < 2; round++)
+        for (int k = 0; k < n; k++) {
+            snprintf(name, sizeof name, "n%08d", k);
+            ok &= sp_pack_label(x, name) == k;
+        }
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CHECK(ok, "labels-many");
+    CHECKF(secs < 4, "labels-many-fast", "%.1f s of CPU for %d classes", secs, n);
+    sp_pack_ctx_free(x);
+}
+
 int main(void)
 {
     snprintf(path, sizeof path, "/tmp/test_data_%ld.spd", (long)getpid());
@@ -285,6 +342,8 @@ int main(void)
         test_inspect();
     }
     test_images();
+    test_labels();
+    test_labels_many();
     unlink(path);
     return t_done();
 }

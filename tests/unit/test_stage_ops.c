@@ -1,7 +1,8 @@
 /* test_stage_ops.c: the backend operations of the pruning stage on every
  * backend that is built: fill_normal (the twin's redraws) gives the same
  * values everywhere, whatever the thread count, with the moments of a
- * normal distribution; conn_sens matches a direct double-precision sum;
+ * normal distribution; conn_sens matches a direct double-precision sum
+ * (and on the CPU backend, to the bit, the float sums in input order);
  * the executor's raw-logit loss (the twin's) matches its definition and
  * its gradient, by finite differences through a small network. */
 #include <math.h>
@@ -75,6 +76,20 @@ static void check_conn_sens(sp_backend *b, int k, int c, int khw)
     b->download(b, score, score_dev, (size_t)k * sizeof *score);
     b->download(b, map, map_dev, (size_t)k * khw * sizeof *map);
     double worst = 0;
+    int same = 1;                 /* the CPU's float sums, input by input */
+    for (int o = 0; o < k; o++) {
+        float ftot = 0.0f;
+        for (int q = 0; q < khw; q++) {
+            float f = 0.0f;
+            for (int i = 0; i < c; i++) {
+                size_t at = ((size_t)o * c + i) * khw + q;
+                f += fabsf(w[at] * dw[at]);
+            }
+            same &= memcmp(&f, &map[(size_t)o * khw + q], sizeof f) == 0;
+            ftot += f;
+        }
+        same &= memcmp(&ftot, &score[o], sizeof ftot) == 0;
+    }
     for (int o = 0; o < k; o++) {
         double tot = 0;
         for (int q = 0; q < khw; q++) {
@@ -91,6 +106,10 @@ static void check_conn_sens(sp_backend *b, int k, int c, int khw)
     char name[80];
     snprintf(name, sizeof name, "%s conn_sens %dx%dx%d", b->name, k, c, khw);
     CHECKF(worst < 1e-5, name, "relative error %.3g", worst);
+    if (strcmp(b->name, "cpu") == 0) {
+        snprintf(name, sizeof name, "%s conn_sens %dx%dx%d float order", b->name, k, c, khw);
+        CHECKF(same, name, "the float sums differ from those taken in input order");
+    }
     b->free(b, w_dev), b->free(b, dw_dev), b->free(b, score_dev), b->free(b, map_dev);
     free(w), free(dw), free(score), free(map);
 }
@@ -157,6 +176,8 @@ int main(void)
         check_conn_sens(b, 16, 8, 9);
         check_conn_sens(b, 10, 512, 1);
         check_conn_sens(b, 64, 1, 9);
+        check_conn_sens(b, 12, 40, 25);
+        check_conn_sens(b, 4, 6, 81);
         check_logit_loss(b);
         sp_backend_destroy(b);
     }
