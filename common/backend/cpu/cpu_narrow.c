@@ -37,6 +37,33 @@ typedef struct narrow_job {
     int act, sum;
 } narrow_job;
 
+/* The two halves of each accumulator added, then the bias, the previous
+ * contents (sum) and the activation: K floats a pixel. */
+static inline __attribute__((always_inline)) TARGET void
+narrow_store(float *out /* P,K */, const __m512 *acc, const narrow_job *j, int P)
+{
+    const sp_conv_shape *s = j->s;
+    const __m512i pick = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    __m256 bias = _mm256_loadu_ps(j->bias), zero = _mm256_setzero_ps();
+    __m256 six = _mm256_set1_ps(6.0f);
+    __mmask8 m = (__mmask8)((1u << s->k) - 1);
+    #pragma GCC unroll 16
+    for (int p = 0; p < P; p++) {
+        __m512 t = _mm512_permutexvar_ps(pick, acc[p]);
+        __m256 y = _mm256_add_ps(_mm512_castps512_ps256(t),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
+        float *o = out + (size_t)p * s->k;
+        y = _mm256_add_ps(y, bias);
+        if (j->sum)
+            y = _mm256_add_ps(y, _mm256_maskz_loadu_ps(m, o));
+        if (j->act >= 0)
+            y = _mm256_max_ps(y, zero);
+        if (j->act == SP_ACT_RELU6)
+            y = _mm256_min_ps(y, six);
+        _mm256_mask_storeu_ps(o, m, y);
+    }
+}
+
 /* P output pixels starting at out: the padded rows kh0..kh1-1 are in buf. */
 static inline __attribute__((always_inline)) TARGET void
 narrow_block(float *out /* P,K */, const float *buf, const narrow_job *j, int kh0, int kh1,
@@ -63,29 +90,53 @@ narrow_block(float *out /* P,K */, const float *buf, const narrow_job *j, int kh
                 }
             }
         }
-    const __m512i pick = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-    __m256 bias = _mm256_loadu_ps(j->bias), zero = _mm256_setzero_ps();
-    __m256 six = _mm256_set1_ps(6.0f);
-    __mmask8 m = (__mmask8)((1u << s->k) - 1);
+    narrow_store(out, acc, j, P);
+}
+
+/* The same for stride 1 and 3 columns: each input pixel's broadcast
+ * serves the (up to) three outputs that read it, with the three columns'
+ * weights in registers, a third of the loads of narrow_block. */
+static inline __attribute__((always_inline)) TARGET void
+narrow_block3(float *out /* P,K */, const float *buf, const narrow_job *j, int kh0, int kh1,
+              int P)
+{
+    int np = j->cp / 2;
+    size_t row = (size_t)j->wpad * j->cp;
+    __m512 acc[NARROW_P];
     #pragma GCC unroll 16
-    for (int p = 0; p < P; p++) {
-        __m512 t = _mm512_permutexvar_ps(pick, acc[p]);
-        __m256 y = _mm256_add_ps(_mm512_castps512_ps256(t),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
-        float *o = out + (size_t)p * s->k;
-        y = _mm256_add_ps(y, bias);
-        if (j->sum)
-            y = _mm256_add_ps(y, _mm256_maskz_loadu_ps(m, o));
-        if (j->act >= 0)
-            y = _mm256_max_ps(y, zero);
-        if (j->act == SP_ACT_RELU6)
-            y = _mm256_min_ps(y, six);
-        _mm256_mask_storeu_ps(o, m, y);
+    for (int p = 0; p < P; p++)
+        acc[p] = _mm512_setzero_ps();
+    for (int kh = kh0; kh < kh1; kh++) {
+        const float *x = buf + kh * row;
+        const float *w = j->wp + (size_t)kh * 3 * np * 16;
+        for (int c = 0; c < np; c++, x += 2, w += 16) {
+            __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + (size_t)np * 16);
+            __m512 w2 = _mm512_loadu_ps(w + (size_t)2 * np * 16);
+            #pragma GCC unroll 18
+            for (int q = 0; q < P + 2; q++) {
+                double d;
+                memcpy(&d, x + (size_t)q * j->cp, sizeof d);
+                __m512 v = _mm512_castpd_ps(_mm512_set1_pd(d));
+                if (q < P)
+                    acc[q] = _mm512_fmadd_ps(v, w0, acc[q]);
+                if (q >= 1 && q - 1 < P)
+                    acc[q - 1] = _mm512_fmadd_ps(v, w1, acc[q - 1]);
+                if (q >= 2)
+                    acc[q - 2] = _mm512_fmadd_ps(v, w2, acc[q - 2]);
+            }
+        }
     }
+    narrow_store(out, acc, j, P);
 }
 
 /* A block of constant width, so that the accumulators stay in registers. */
-#define BLOCK(P) case P: narrow_block(out, buf, j, kh0, kh1, P); break
+#define BLOCK(P)                                        \
+    case P:                                             \
+        if (j->s->sw == 1 && j->s->kw == 3)             \
+            narrow_block3(out, buf, j, kh0, kh1, P);    \
+        else                                            \
+            narrow_block(out, buf, j, kh0, kh1, P);     \
+        break
 
 static TARGET void narrow_pixels(float *out, const float *buf, const narrow_job *j, int kh0,
                                  int kh1, int P)
