@@ -11,8 +11,9 @@
  * The two halves are added at the end, then the bias, the previous
  * contents (a residual sum) and the activation, as oneDNN's post-ops.
  *
- * Each output row reads its input rows through a copy padded with zeros
- * (and to an even channel count), so the inner loops test no bounds.
+ * Each block of output rows reads its input rows through one copy padded
+ * with zeros (and to an even channel count), so the inner loops test no
+ * bounds.  Every output is computed the same way whatever the threads.
  * Used only when oneDNN itself runs AVX-512 (ONEDNN_MAX_CPU_ISA and the
  * CPU agree), so that the choice depends on the CPU and the shape alone. */
 #include <dnnl.h>
@@ -28,7 +29,7 @@
 
 #define TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
 
-/* What one output row needs: the padded input rows and packed weights. */
+/* One call's shape, packed weights and post-ops. */
 typedef struct narrow_job {
     const sp_conv_shape *s;
     const float *wp;         /* [kh][kw][c/2][16] */
