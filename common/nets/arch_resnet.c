@@ -16,17 +16,20 @@
  * this network count it. */
 #include "arch_priv.h"
 
+/* The shortcut comes first in the graph, so that an inference executor
+ * can add the residual branch into its output inside the convolution
+ * (exec_layout.c needs the sum's other operand computed by then). */
 static int basic_block(sp_arch_builder *b, int x, int stage, int i, int planes, int stride)
 {
+    int s = x;
+    if (!b->failed && (stride != 1 || sp_ab_c(b, x) != planes))
+        s = sp_ab_pad_shortcut(b, x, 2, planes, "layer%d.%d.shortcut", stage + 1, i);
     int y = sp_ab_conv(b, x, planes, 3, stride, 1, 1, 0, "layer%d.%d.conv1", stage + 1, i);
     y = sp_ab_bn(b, y, "layer%d.%d.bn1", stage + 1, i);
     y = sp_ab_act(b, y, SP_OP_RELU, "layer%d.%d.relu1", stage + 1, i);
     sp_ab_anchor(b, stage, y);
     y = sp_ab_conv(b, y, planes, 3, 1, 1, 1, 0, "layer%d.%d.conv2", stage + 1, i);
     y = sp_ab_bn(b, y, "layer%d.%d.bn2", stage + 1, i);
-    int s = x;
-    if (!b->failed && (stride != 1 || sp_ab_c(b, x) != planes))
-        s = sp_ab_pad_shortcut(b, x, 2, planes, "layer%d.%d.shortcut", stage + 1, i);
     y = sp_ab_add(b, y, s, "layer%d.%d.add", stage + 1, i);
     return sp_ab_act(b, y, SP_OP_RELU, "layer%d.%d.relu2", stage + 1, i);
 }

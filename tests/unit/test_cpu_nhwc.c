@@ -10,6 +10,10 @@
  *     activation and residual sum on the hand-picked ones, two rotating
  *     combinations on the others; the sum adds the output's previous
  *     contents before the activation;
+ *   - among them, convolutions of at most 8 outputs, which on AVX-512
+ *     run cpu_narrow.c's kernel (a note says so): several
+ *     pixel blocks a row and a short last one, more rows than one copy
+ *     holds, odd input channels, 5x3 kernels, strides, 1x1;
  *   - the fallback through NCHW that a shape oneDNN refuses takes, on
  *     the same combinations;
  *   - max (NaN included), average and adaptive pooling, the option-A
@@ -206,6 +210,11 @@ int main(void)
         {2, 6, 11, 11, 6, 0, 0, 5, 5, 2, 2, 2, 2, 6},    /* depthwise 5x5 */
         {2, 1, 7, 7, 1, 0, 0, 3, 3, 1, 1, 1, 1, 1},      /* one channel in and out */
         {2, 13, 6, 6, 24, 0, 0, 1, 1, 1, 1, 0, 0, 1},    /* 1x1 */
+        /* at most 8 outputs: cpu_narrow.c on AVX-512 */
+        {2, 16, 20, 37, 8, 0, 0, 3, 3, 1, 1, 1, 1, 1},   /* blocks 13+12+12, 16+4 rows */
+        {2, 9, 19, 18, 5, 0, 0, 5, 3, 2, 1, 2, 1, 1},    /* odd channels, 5x3, stride 2x1 */
+        {3, 24, 6, 7, 8, 0, 0, 1, 1, 1, 1, 0, 0, 1},     /* 1x1 */
+        {2, 4, 33, 34, 3, 0, 0, 3, 3, 2, 2, 1, 1, 1},    /* stride 2, odd output sides */
     };
     static const sp_pool_shape pools[] = {
         {2, 5, 9, 9, 0, 0, 3, 3, 2, 2, 1, 1},
@@ -221,6 +230,10 @@ int main(void)
               cpu->nhwc.adaptive_avgpool_fwd && cpu->nhwc.pad_shortcut_fwd &&
               cpu->nhwc.mask_fwd,
           "nhwc_ops_complete");
+    sp_conv_shape narrow = convs[6];
+    sp_conv_shape_out(&narrow);
+    if (sp_cpu_conv_narrow_fits(&narrow, 0))
+        printf("# AVX-512: convolutions of at most 8 outputs run cpu_narrow.c's kernel\n");
     sp_rng_init(&rng, 5, 9);
     check_reorder(2, 3, 5, 7);
     check_reorder(3, 64, 8, 8);

@@ -17,7 +17,8 @@
  *                    buffer that is then reordered or added into them.
  *
  * A shape oneDNN refuses runs on the reference backend's loops: slow but
- * right. */
+ * right.  A channels-last one of at most 8 outputs runs on AVX-512 in
+ * cpu_narrow.c, whose vectors have no lanes idle where oneDNN's have half. */
 #include <stdlib.h>
 #include "sp/base.h"
 #include "../ref/ref_priv.h"
@@ -487,6 +488,10 @@ void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out /* N,OH,OW,K */,
                           const float *in /* N,H,W,C or N,C,H,W */, const float *w,
                           const float *bias, const sp_conv_shape *s, int act, int flags)
 {
+    if (sp_cpu_conv_narrow_fits(s, flags)) {
+        sp_cpu_conv_narrow(b, out, in, w, bias, s, act, flags);
+        return;
+    }
     conv_req r = {CONV_FWD_NHWC, bias != NULL, act, !!(flags & SP_NHWC_SUM),
                   !!(flags & SP_NHWC_IN_NCHW)};
     conv_plan *p = plan_req(b, s, &r);
@@ -499,9 +504,11 @@ void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out /* N,OH,OW,K */,
 }
 
 /* Whether oneDNN, left to choose, reads this convolution's input
- * channels-last. */
+ * channels-last; yes for the narrow ones cpu_narrow.c runs. */
 int sp_cpu_conv_nhwc_preferred(sp_backend *b, const sp_conv_shape *s)
 {
+    if (sp_cpu_conv_narrow_fits(s, 0))
+        return 1;
     conv_plan *p = plan_get(b, s, CONV_FWD_ACT, 1, SP_ACT_RELU);
     const dnnl_memory_desc_t *got;
     dnnl_memory_desc_t want;

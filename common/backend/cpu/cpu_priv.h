@@ -72,6 +72,10 @@ void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out, const float *in, const floa
                           const float *bias, const sp_conv_shape *s, int act, int flags);
 int sp_cpu_conv_nhwc_preferred(sp_backend *b, const sp_conv_shape *s);
 
+/* cpu_narrow.c: conv_fwd_nhwc with at most 8 outputs on AVX-512 */
+int sp_cpu_conv_narrow_fits(const sp_conv_shape *s, int flags);
+void sp_cpu_conv_narrow(sp_backend *b, float *out, const float *in, const float *w,
+                        const float *bias, const sp_conv_shape *s, int act, int flags);
 /* cpu_nhwc.c */
 void sp_cpu_nhwc_reorder(sp_backend *b, float *out, const float *in, int n, int c, int h,
                          int w, int to_nhwc);
