@@ -17,15 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    const char *clock = getenv("SP_BENCH_CLOCK");
-    clock_gettime(clock && !strcmp(clock, "cpu") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC,
-                  &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "clock.h"
 
 typedef struct layout { const char *name; dnnl_format_tag_t tag; } layout;
 
@@ -83,10 +75,10 @@ static double run(dnnl_engine_t eng, dnnl_stream_t st, const int *v, dnnl_format
                                {DNNL_ARG_BIAS, mb}, {DNNL_ARG_DST, md}};
     double best = 1e30;
     for (int i = 0; i < iters + 2; i++) {
-        double t = now();
+        double t = bench_now();
         dnnl_primitive_execute(prim, st, 4, args);
         dnnl_stream_wait(st);
-        t = now() - t;
+        t = bench_now() - t;
         if (i >= 2 && t < best)
             best = t;
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include "clock.h"
 #include "sp/arch.h"
 #include "sp/backend.h"
 #include "sp/base.h"
@@ -26,17 +27,6 @@ static long max_rss_kb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
-}
-
-/* Wall time, or with SP_BENCH_CLOCK=cpu the process's CPU time: on a
- * busy machine a one-thread run's CPU time still compares two versions. */
-static double now(void)
-{
-    struct timespec ts;
-    const char *clock = getenv("SP_BENCH_CLOCK");
-    clock_gettime(clock && !strcmp(clock, "cpu") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC,
-                  &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static sp_model *network(const char *net)
@@ -70,7 +60,7 @@ static double run(sp_exec *e, int train, const float *x, const int32_t *y, float
     double t0 = 0;
     for (int it = 0; it < WARMUP + iters; it++) {
         if (it == WARMUP)
-            t0 = now();
+            t0 = bench_now();
         sp_exec_set_input(e, x, train ? y : NULL, batch);
         sp_exec_forward(e, train);
         if (train) {
@@ -83,7 +73,7 @@ static double run(sp_exec *e, int train, const float *x, const int32_t *y, float
     }
     sp_backend *b = sp_exec_backend(e);
     b->sync(b);
-    return now() - t0;
+    return bench_now() - t0;
 }
 
 int main(int argc, char **argv)

@@ -89,17 +89,6 @@ static void plan_nodes(sp_exec *e)
         e->x[e->p[k].info.node].p[e->p[k].info.kind] = k;
 }
 
-/* The reader of node j's output that writes over it in place, or 0. */
-static int overwriter(const sp_exec *e, int j)
-{
-    for (int k = j + 1; k < e->g->n; k++) {
-        const sp_node *nd = &e->g->node[k];
-        if (e->x[k].inplace && nd->in[e->x[k].alias_in] == j)
-            return k;
-    }
-    return 0;
-}
-
 /* Training.  A batch norm's output, with the ReLU that runs in place on
  * it, is what a convolution's backward pass reads as its input and the
  * ReLU's backward as its sign; it can be recomputed exactly from the
@@ -112,19 +101,24 @@ static int overwriter(const sp_exec *e, int j)
 static void plan_recompute(sp_exec *e)
 {
     sp_graph *g = e->g;
+    int *over = sp_xcalloc((size_t)g->n, sizeof *over);   /* who writes over j, or 0 */
+    for (int k = 1; k < g->n; k++)
+        if (e->x[k].inplace)
+            over[g->node[k].in[e->x[k].alias_in]] = k;
     for (int i = 1; i < g->n; i++) {
-        int f = i, k = overwriter(e, i), j = g->node[i].in[0];
+        int f = i, k = over[i], j = g->node[i].in[0];
         if (g->node[i].op != SP_OP_BN || j < 0 || e->x[j].recomputed_by)
             continue;
         if (k && (g->node[k].op == SP_OP_RELU || g->node[k].op == SP_OP_RELU6)) {
             f = k;
-            k = overwriter(e, f);
+            k = over[f];
         }
         if (k || f == g->n - 1 || e->x[f].nconsumers == 0)
             continue;
         e->x[i].recompute = f;
         e->x[i].recomputed_by = e->x[f].recomputed_by = i;
     }
+    free(over);
 }
 
 static void describe_training(sp_exec *e)

@@ -155,17 +155,25 @@ void sp_cuda_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *sa
                         beta, sums, (double)n * hw, n, c, hw, eps, momentum);
 }
 
-void sp_cuda_bn_fwd_infer(sp_backend *b, float *out, const float *in, const float *gamma,
-                          const float *beta, const float *mean, const float *var,
-                          int n, int c, int hw, float eps)
+/* k_apply alone: scale is the variance (is_var) or the inverse std. */
+static void apply(sp_backend *b, float *out, const float *in, const float *gamma,
+                  const float *beta, const float *mean, const float *scale, int is_var,
+                  float eps, int n, int c, int hw)
 {
     cuda_ctx *x = cuda_of(b);
     if (x->failed[0])
         return;
     size_t total = (size_t)n * c * hw;
     k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
-        out, in, gamma, beta, mean, var, 1, eps, total, c, hw);
+        out, in, gamma, beta, mean, scale, is_var, eps, total, c, hw);
     CUDA_LAUNCHED(x);
+}
+
+void sp_cuda_bn_fwd_infer(sp_backend *b, float *out, const float *in, const float *gamma,
+                          const float *beta, const float *mean, const float *var,
+                          int n, int c, int hw, float eps)
+{
+    apply(b, out, in, gamma, beta, mean, var, 1, eps, n, c, hw);
 }
 
 /* The forward's own kernel on the same statistics, then the activation's:
@@ -174,15 +182,9 @@ void sp_cuda_bn_fwd_saved(sp_backend *b, float *out, const float *in, const floa
                           const float *beta, const float *save_mean, const float *save_invstd,
                           int n, int c, int hw, int act)
 {
-    cuda_ctx *x = cuda_of(b);
-    if (x->failed[0])
-        return;
-    size_t total = (size_t)n * c * hw;
-    k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
-        out, in, gamma, beta, save_mean, save_invstd, 0, 0.0f, total, c, hw);
-    CUDA_LAUNCHED(x);
+    apply(b, out, in, gamma, beta, save_mean, save_invstd, 0, 0.0f, n, c, hw);
     if (act >= 0)
-        sp_cuda_act_fwd(b, (sp_act)act, out, out, total);
+        sp_cuda_act_fwd(b, (sp_act)act, out, out, (size_t)n * c * hw);
 }
 
 void sp_cuda_bn_bwd_sums(sp_backend *b, double *sums, const float *dout, const float *in,
