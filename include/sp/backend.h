@@ -3,7 +3,7 @@
  * The executor walks the graph and calls these; it never knows which device
  * it runs on.  All pointers are device pointers obtained from alloc (host
  * memory for the reference and CPU backends).  Layout is NCHW float32
- * throughout (but for the optional channels-last inference below); a
+ * throughout (but for the optional channels-last passes below); a
  * backend may reorder internally but takes and returns NCHW.
  *
  * Gradient convention (as llm.c): activation gradients (din) are
@@ -67,6 +67,57 @@ typedef struct sp_nhwc_ops {
     void (*mask_fwd)(sp_backend *b, float *out, const float *in, const float *m, int n, int c,
                      int hw);
 } sp_nhwc_ops;
+
+/* Channels-last training (optional: all members or none, and only with
+ * the inference members above).  A training executor keeps activations
+ * and their gradients N,H,W,C from the first convolution to the global
+ * pool when the backend prefers that order and every operation of the
+ * network has its form here (element-wise ones take either order as they
+ * are).  Each computes what its NCHW namesake does, within rounding: sums
+ * may run in another order, but never one that depends on the number of
+ * threads.
+ *   conv_fwd:        sp_nhwc_ops.conv_fwd serves training too
+ *   conv_bwd_filter: flags SP_NHWC_IN_NCHW when `in` is NCHW (the
+ *                    network's images)
+ *   bn_fwd_saved, bn_act_bwd: bit for bit what this table's bn_fwd_train
+ *                    and act_fwd give, as their NCHW namesakes
+ *   maxpool_fwd:     ws of the size maxpool_ws_bytes gives, its contents
+ *                    the backend's own
+ * The rest take the arguments of their NCHW namesakes. */
+typedef struct sp_nhwc_train_ops {
+    void (*conv_bwd_data)(sp_backend *b, float *din /* = */, const float *dout,
+                          const float *w, const sp_conv_shape *s);
+    void (*conv_bwd_filter)(sp_backend *b, float *dw /* += */, float *dbias /* += or NULL */,
+                            const float *dout, const float *in, const sp_conv_shape *s,
+                            int flags);
+    void (*bn_fwd_train)(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                         float *running_mean, float *running_var, const float *in,
+                         const float *gamma, const float *beta,
+                         int n, int c, int hw, float eps, float momentum);
+    void (*bn_fwd_saved)(sp_backend *b, float *out, const float *in,
+                         const float *gamma, const float *beta,
+                         const float *save_mean, const float *save_invstd,
+                         int n, int c, int hw, int act);
+    void (*bn_act_bwd)(sp_backend *b, sp_act act, float *din, const float *dout,
+                       const float *in, const float *gamma, const float *beta,
+                       const float *save_mean, const float *save_invstd,
+                       int n, int c, int hw);
+    void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
+                   const float *dout, const float *in, const float *gamma,
+                   const float *save_mean, const float *save_invstd, int n, int c, int hw);
+    void (*maxpool_fwd)(sp_backend *b, float *out, void *ws, const float *in,
+                        const sp_pool_shape *s);
+    void (*maxpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const void *ws,
+                        const float *in, const sp_pool_shape *s);
+    void (*avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout,
+                        const sp_pool_shape *s);
+    void (*adaptive_avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout,
+                                 const sp_pool_shape *s);
+    void (*pad_shortcut_bwd)(sp_backend *b, float *din /* = */, const float *dout, int n, int c,
+                             int h, int w, int sh, int sw, int lo, int hi);
+    void (*mask_bwd)(sp_backend *b, float *din /* = */, float *dm /* += or NULL */,
+                     const float *dout, const float *in, const float *m, int n, int c, int hw);
+} sp_nhwc_train_ops;
 
 struct sp_backend {
     const char *name;
@@ -246,6 +297,7 @@ struct sp_backend {
                          const float *bias, const sp_conv_shape *s, int act, int own);
 
     sp_nhwc_ops nhwc;   /* optional: all NULL when the backend has none */
+    sp_nhwc_train_ops nhwc_train;   /* optional, likewise */
 };
 
 enum { SP_OWN_IN = 1, SP_OWN_OUT = 2 };

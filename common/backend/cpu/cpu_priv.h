@@ -90,6 +90,42 @@ void sp_cpu_pad_shortcut_fwd_nhwc(sp_backend *b, float *out, const float *in, in
 void sp_cpu_mask_fwd_nhwc(sp_backend *b, float *out, const float *in, const float *m, int n,
                           int c, int hw);
 
+/* cpu_conv.c: channels-last training */
+void sp_cpu_conv_bwd_data_nhwc(sp_backend *b, float *din, const float *dout, const float *w,
+                               const sp_conv_shape *s);
+void sp_cpu_conv_bwd_filter_nhwc(sp_backend *b, float *dw, float *dbias, const float *dout,
+                                 const float *in, const sp_conv_shape *s, int flags);
+
+/* cpu_bn_nhwc.c: batch norm on channels-last data */
+void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                              float *running_mean, float *running_var, const float *in,
+                              const float *gamma, const float *beta,
+                              int n, int c, int hw, float eps, float momentum);
+void sp_cpu_bn_fwd_saved_nhwc(sp_backend *b, float *out, const float *in, const float *gamma,
+                              const float *beta, const float *save_mean,
+                              const float *save_invstd, int n, int c, int hw, int act);
+void sp_cpu_bn_act_bwd_nhwc(sp_backend *b, sp_act act, float *din, const float *dout,
+                            const float *in, const float *gamma, const float *beta,
+                            const float *save_mean, const float *save_invstd, int n, int c,
+                            int hw);
+void sp_cpu_bn_bwd_nhwc(sp_backend *b, float *din, float *dgamma, float *dbeta,
+                        const float *dout, const float *in, const float *gamma,
+                        const float *save_mean, const float *save_invstd, int n, int c, int hw);
+
+/* cpu_nhwc_bwd.c: the backward passes of cpu_nhwc.c's operations */
+void sp_cpu_maxpool_fwd_train_nhwc(sp_backend *b, float *out, void *ws, const float *in,
+                                   const sp_pool_shape *s);
+void sp_cpu_maxpool_bwd_nhwc(sp_backend *b, float *din, const float *dout, const void *ws,
+                             const float *in, const sp_pool_shape *s);
+void sp_cpu_avgpool_bwd_nhwc(sp_backend *b, float *din, const float *dout,
+                             const sp_pool_shape *s);
+void sp_cpu_adaptive_avgpool_bwd_nhwc(sp_backend *b, float *din, const float *dout,
+                                      const sp_pool_shape *s);
+void sp_cpu_pad_shortcut_bwd_nhwc(sp_backend *b, float *din, const float *dout, int n, int c,
+                                  int h, int w, int sh, int sw, int lo, int hi);
+void sp_cpu_mask_bwd_nhwc(sp_backend *b, float *din, float *dm, const float *dout,
+                          const float *in, const float *m, int n, int c, int hw);
+
 /* cpu_bn.c */
 void sp_cpu_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
                          float *running_mean, float *running_var, const float *in,
