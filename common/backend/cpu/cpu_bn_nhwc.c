@@ -1,0 +1,291 @@
+/* cpu_bn_nhwc.c: batch normalisation on channels-last data, the training
+ * operations of sp_nhwc_train_ops: the arguments and results of cpu_bn.c's,
+ * with in, out, din and dout N,H,W,C.
+ *
+ * The data is a (N * HW) x C matrix, each row the C channels of one
+ * position.  Per-channel sums run over chunks of CHUNK_ROWS rows: in float
+ * within a chunk, four rows a step, vectorised across the channels; then
+ * in double across the chunks, in chunk order.  The threads share the
+ * chunks (C is small where N * HW is large) and each chunk's partial sums
+ * have a slot of their own, so the result does not depend on the number
+ * of threads.  The element-wise loops share the rows.
+ *
+ * The statistics are cpu_bn.c's: the mean, then squared deviations from
+ * the float mean less that mean's rounding error.  Every normalised value
+ * is sp_cpu_bn_value with sp_bn_scale, and bn_fwd_train's output is
+ * bn_fwd_saved's loop (normalise_rows), so recomputing gives the same bits. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cpu_priv.h"
+#include "sp/base.h"
+#include "../bn_stats_priv.h"
+
+/* Rows per chunk of partial sums: float sums of at most this many terms. */
+#define CHUNK_ROWS 64
+
+/* A chunk's partial sums: rows rows of c channels from x (and dy) into
+ * part, which starts at zero; centre holds a float per channel.  Four
+ * rows a step are added together first and then to part: the partial
+ * sums stay in memory, and one step's chain of additions through them
+ * covers four rows instead of one. */
+typedef void chunk_fn(float *part, const float *x, const float *dy, const float *centre,
+                      int rows, int c);
+
+/* part[ch] += x */
+static void chunk_sum(float *part, const float *x, const float *dy, const float *centre,
+                      int rows, int c)
+{
+    int r = 0;
+    (void)dy, (void)centre;
+    for (; r + 4 <= rows; r += 4) {
+        const float *x0 = x + (size_t)r * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++)
+            part[ch] += (x0[ch] + x1[ch]) + (x2[ch] + x3[ch]);
+    }
+    for (; r < rows; r++) {
+        const float *xr = x + (size_t)r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++)
+            part[ch] += xr[ch];
+    }
+}
+
+/* part[ch] += (x - centre)^2 */
+static void chunk_sq(float *part, const float *x, const float *dy, const float *centre,
+                     int rows, int c)
+{
+    int r = 0;
+    (void)dy;
+    for (; r + 4 <= rows; r += 4) {
+        const float *x0 = x + (size_t)r * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float d0 = x0[ch] - centre[ch], d1 = x1[ch] - centre[ch];
+            float d2 = x2[ch] - centre[ch], d3 = x3[ch] - centre[ch];
+            part[ch] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+        }
+    }
+    for (; r < rows; r++) {
+        const float *xr = x + (size_t)r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float d = xr[ch] - centre[ch];
+            part[ch] += d * d;
+        }
+    }
+}
+
+/* part[ch] += dy, part[c + ch] += dy * (x - centre) */
+static void chunk_grad(float *part, const float *x, const float *dy, const float *centre,
+                       int rows, int c)
+{
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const float *x0 = x + (size_t)r * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
+        const float *y0 = dy + (size_t)r * c, *y1 = y0 + c, *y2 = y1 + c, *y3 = y2 + c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float m = centre[ch];
+            part[ch] += (y0[ch] + y1[ch]) + (y2[ch] + y3[ch]);
+            part[c + ch] += (y0[ch] * (x0[ch] - m) + y1[ch] * (x1[ch] - m)) +
+                            (y2[ch] * (x2[ch] - m) + y3[ch] * (x3[ch] - m));
+        }
+    }
+    for (; r < rows; r++) {
+        const float *xr = x + (size_t)r * c, *yr = dy + (size_t)r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            part[ch] += yr[ch];
+            part[c + ch] += yr[ch] * (xr[ch] - centre[ch]);
+        }
+    }
+}
+
+/* sums (width * c, overwritten): fn's partial sums, width per channel,
+ * added in double chunk after chunk. */
+static void sum_chunks(double *sums, chunk_fn *fn, const float *x, const float *dy,
+                       const float *centre, size_t rows, int c, int width)
+{
+    size_t chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS, stride = (size_t)width * c;
+    float *part = sp_xmalloc(chunks * stride * sizeof *part);
+    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * CHUNK_ROWS, len = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+        float *pk = part + k * stride;
+        memset(pk, 0, stride * sizeof *pk);
+        fn(pk, x + r0 * c, dy ? dy + r0 * c : NULL, centre, (int)len, c);
+    }
+    for (size_t j = 0; j < stride; j++)
+        sums[j] = 0.0;
+    for (size_t k = 0; k < chunks; k++) {
+        const float *pk = part + k * stride;
+        #pragma omp simd
+        for (size_t j = 0; j < stride; j++)
+            sums[j] += pk[j];
+    }
+    free(part);
+}
+
+/* Room for an element-wise loop's per-channel terms: three rows of c. */
+static float *terms_alloc(int c)
+{
+    return sp_xmalloc((size_t)3 * c * sizeof(float));
+}
+
+/* The normalising terms of every channel: mean, scale, beta. */
+static void bn_terms(float *terms, const float *gamma, const float *beta,
+                     const float *save_mean, const float *save_invstd, int c)
+{
+    for (int ch = 0; ch < c; ch++) {
+        terms[ch] = save_mean[ch];
+        terms[c + ch] = sp_bn_scale(gamma, save_invstd, ch);
+        terms[2 * c + ch] = beta ? beta[ch] : 0.0f;
+    }
+}
+
+/* out from in, then act (-1: none) clamped as sp_cpu_bn_channel does. */
+static void normalise_rows(float *out, const float *in, const float *terms, size_t rows, int c,
+                           int act)
+{
+    const float *m = terms, *scale = terms + c, *bt = terms + 2 * c;
+    float lo = act < 0 ? -INFINITY : 0.0f, hi = act == SP_ACT_RELU6 ? 6.0f : INFINITY;
+    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = in + r * c;
+        float *y = out + r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float v = sp_cpu_bn_value(x[ch], m[ch], scale[ch], bt[ch]);
+            v = v < lo ? lo : v;
+            y[ch] = v > hi ? hi : v;
+        }
+    }
+}
+
+void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out /* N,HW,C */, float *save_mean /* C */,
+                              float *save_invstd /* C */, float *running_mean /* C */,
+                              float *running_var /* C */, const float *in /* N,HW,C */,
+                              const float *gamma /* C */, const float *beta /* C */,
+                              int n, int c, int hw, float eps, float momentum)
+{
+    size_t rows = (size_t)n * hw;
+    double cnt = (double)rows;
+    float *fm = sp_xmalloc((size_t)c * sizeof *fm);
+    double *sum = sp_xmalloc((size_t)2 * c * sizeof *sum), *sq = sum + c;
+    sum_chunks(sum, chunk_sum, in, NULL, NULL, rows, c, 1);
+    for (int ch = 0; ch < c; ch++)
+        fm[ch] = (float)(sum[ch] / cnt);
+    sum_chunks(sq, chunk_sq, in, NULL, fm, rows, c, 1);
+    for (int ch = 0; ch < c; ch++) {
+        double mean = sum[ch] / cnt, dev = sq[ch];
+        /* the float mean's rounding error, taken out exactly */
+        double dm = (double)fm[ch] - mean;
+        dev -= cnt * dm * dm;
+        if (dev < 0.0)
+            dev = 0.0;
+        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, dev, cnt,
+                         eps, momentum);
+    }
+    free(fm), free(sum);
+    sp_cpu_bn_fwd_saved_nhwc(b, out, in, gamma, beta, save_mean, save_invstd, n, c, hw, -1);
+}
+
+void sp_cpu_bn_fwd_saved_nhwc(sp_backend *b, float *out /* N,HW,C */, const float *in /* N,HW,C */,
+                              const float *gamma /* C */, const float *beta /* C */,
+                              const float *save_mean /* C */, const float *save_invstd /* C */,
+                              int n, int c, int hw, int act)
+{
+    float *terms = terms_alloc(c);
+    (void)b;
+    bn_terms(terms, gamma, beta, save_mean, save_invstd, c);
+    normalise_rows(out, in, terms, (size_t)n * hw, c, act);
+    free(terms);
+}
+
+void sp_cpu_bn_act_bwd_nhwc(sp_backend *b, sp_act act, float *din /* N,HW,C; = */,
+                            const float *dout /* N,HW,C */, const float *in /* N,HW,C */,
+                            const float *gamma /* C */, const float *beta /* C */,
+                            const float *save_mean /* C */, const float *save_invstd /* C */,
+                            int n, int c, int hw)
+{
+    size_t rows = (size_t)n * hw;
+    int six = act == SP_ACT_RELU6;
+    float *terms = terms_alloc(c);
+    const float *m = terms, *scale = terms + c, *bt = terms + 2 * c;
+    (void)b;
+    bn_terms(terms, gamma, beta, save_mean, save_invstd, c);
+    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t r = 0; r < rows; r++) {
+        size_t o = r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float v = sp_cpu_bn_value(in[o + ch], m[ch], scale[ch], bt[ch]), d = dout[o + ch];
+            din[o + ch] = v > 0.0f && (!six || v < 6.0f) ? d : 0.0f;
+        }
+    }
+    free(terms);
+}
+
+/* din = fk * dy - fa * x + fc with the per-channel terms (fk, fa, fc),
+ * four rows a step so that the terms are loaded once for the four: din
+ * may be dout, each value read in the statement that writes it. */
+static void fold_rows(float *din, const float *dout, const float *in, const float *terms,
+                      size_t rows, int c)
+{
+    const float *fk = terms, *fa = terms + c, *fc = terms + 2 * c;
+    size_t quads = rows / 4;
+    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t k = 0; k < quads; k++) {
+        size_t o = 4 * k * c;
+        const float *x = in + o, *dy = dout + o;
+        float *dx = din + o;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float a = fk[ch], b = fa[ch], d = fc[ch];
+            dx[ch] = a * dy[ch] - b * x[ch] + d;
+            dx[c + ch] = a * dy[c + ch] - b * x[c + ch] + d;
+            dx[2 * c + ch] = a * dy[2 * c + ch] - b * x[2 * c + ch] + d;
+            dx[3 * c + ch] = a * dy[3 * c + ch] - b * x[3 * c + ch] + d;
+        }
+    }
+    for (size_t r = quads * 4; r < rows; r++) {
+        const float *x = in + r * c, *dy = dout + r * c;
+        float *dx = din + r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++)
+            dx[ch] = fk[ch] * dy[ch] - fa[ch] * x[ch] + fc[ch];
+    }
+}
+
+/* As cpu_bn.c's sp_cpu_bn_bwd: with xhat = (x - mean) * invstd,
+ * din = gamma * invstd * (dout - mean(dout) - xhat * mean(dout * xhat)),
+ * folded per channel into din = fk * dy - fa * x + fc.  Every sum is
+ * formed before din is written, so din may be dout. */
+void sp_cpu_bn_bwd_nhwc(sp_backend *b, float *din /* N,HW,C; = */, float *dgamma /* C; += */,
+                        float *dbeta /* C; += */, const float *dout /* N,HW,C */,
+                        const float *in /* N,HW,C */, const float *gamma /* C */,
+                        const float *save_mean /* C */, const float *save_invstd /* C */,
+                        int n, int c, int hw)
+{
+    size_t rows = (size_t)n * hw;
+    double cnt = (double)rows;
+    float *terms = terms_alloc(c);
+    double *sums = sp_xmalloc((size_t)2 * c * sizeof *sums);
+    (void)b;
+    sum_chunks(sums, chunk_grad, in, dout, save_mean, rows, c, 2);
+    for (int ch = 0; ch < c; ch++) {
+        float mean = save_mean[ch], invstd = save_invstd[ch];
+        double sum_dy = sums[ch], sum_dyx = sums[c + ch] * invstd;
+        double g = gamma ? gamma[ch] : 1.0;
+        double k = g * invstd, mdy = sum_dy / cnt, mdyx = sum_dyx / cnt;
+        terms[ch] = (float)k;
+        terms[c + ch] = (float)(k * mdyx * invstd);
+        terms[2 * c + ch] = (float)(k * (mdyx * invstd * mean - mdy));
+        sp_bn_add_param_grads(dgamma, dbeta, ch, sum_dyx, sum_dy);
+    }
+    if (din)
+        fold_rows(din, dout, in, terms, rows, c);
+    free(terms), free(sums);
+}
