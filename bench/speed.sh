@@ -26,7 +26,7 @@
 # Ratios are sp / PyTorch: above 1 for speed and below 1 for memory mean
 # sp is ahead.  Before timing, bench/check_nets.py checks that the PyTorch
 # definitions match sp's networks layer by layer.  SP_BENCH_ORDER=nchw or
-# nhwc overrides sp's choice of activation order in inference;
+# nhwc overrides sp's choice of activation order, in training and inference;
 # SP_BENCH_STORE=all makes sp's training keep every batch norm output
 # instead of recomputing it in the backward pass.
 set -eu

@@ -103,7 +103,8 @@ int main(int argc, char **argv)
         y[i] = (int32_t)sp_rng_below(&r, (uint32_t)g->classes);
 
     /* an inference executor folds batch norms, as sp-eval's does;
-     * SP_BENCH_ORDER=nchw|nhwc overrides its choice of activation order;
+     * SP_BENCH_ORDER=nchw|nhwc overrides the executor's choice of
+     * activation order, in training as in inference;
      * SP_BENCH_STORE=all makes a training executor keep every batch norm
      * output instead of recomputing it (the cost of recomputation) */
     const char *order = getenv("SP_BENCH_ORDER"), *store = getenv("SP_BENCH_STORE");

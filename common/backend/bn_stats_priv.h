@@ -13,6 +13,19 @@ static inline double sp_bn_invstd(double var, float eps)
     return 1.0 / sqrt(var + eps);
 }
 
+/* Evaluation mode's y = x * scale + shift for channel ch, in double and
+ * rounded once: the CPU backend's loops in either order share it, so they
+ * give the same floats. */
+static inline void sp_bn_infer_affine(float *scale, float *shift, const float *gamma,
+                                      const float *beta, const float *mean, const float *var,
+                                      int ch, float eps)
+{
+    double invstd = sp_bn_invstd(var[ch], eps);
+    double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
+    *scale = (float)(g * invstd);
+    *shift = (float)(bt - mean[ch] * g * invstd);
+}
+
 /* After a training step over cnt values with mean and sum of squared
  * deviations sq: save_mean, save_invstd (overwritten) and running =
  * (1 - momentum) * running + momentum * batch, the variance unbiased

@@ -123,17 +123,19 @@ static void plan_recompute(sp_exec *e)
 
 static void describe_training(sp_exec *e)
 {
-    int bns = 0, again = 0;
+    int bns = 0, again = 0, nhwc = 0;
     for (int i = 1; i < e->g->n; i++) {
         bns += e->g->node[i].op == SP_OP_BN;
         again += e->x[i].recompute > 0;
+        nhwc |= e->x[i].nhwc_out;
     }
+    const char *order = nhwc ? "channels-last between convolutions" : "NCHW";
     if (again)
         snprintf(e->describe, sizeof e->describe,
-                 "NCHW; %d of %d batch norm outputs recomputed in the backward pass", again,
-                 bns);
+                 "%s; %d of %d batch norm outputs recomputed in the backward pass", order,
+                 again, bns);
     else
-        snprintf(e->describe, sizeof e->describe, "NCHW; every activation kept");
+        snprintf(e->describe, sizeof e->describe, "%s; every activation kept", order);
 }
 
 /* Inference only.  A BN whose input is a convolution read by nothing else
@@ -333,6 +335,7 @@ sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int trai
     if (train && b->bn_fwd_saved && !(flags & SP_EXEC_STORE_ALL))
         plan_recompute(e);
     if (train) {
+        sp_exec_plan_layout(e, flags);
         describe_training(e);
         alloc_training(e, mask_grads);
     }
@@ -424,6 +427,8 @@ void sp_exec_free(sp_exec *e)
     if (e->bn_local) b->free(b, e->bn_local);
     if (e->bn_global) b->free(b, e->bn_global);
     b->free(b, e->input);
+    if (e->input_nhwc)
+        b->free(b, e->input_nhwc);
     b->free(b, e->labels);
     b->free(b, e->loss_dev);
     b->free(b, e->dlogits);

@@ -1,4 +1,5 @@
-/* exec_layout.c: channels-last inference (sp/backend.h, sp_nhwc_ops).
+/* exec_layout.c: channels-last activations (sp/backend.h, sp_nhwc_ops
+ * and sp_nhwc_train_ops).
  *
  * When the backend runs most of a network's convolutions faster on
  * channels-last data (weighed by multiply-adds), an inference executor
@@ -12,9 +13,18 @@
  * In that order a residual block's last convolution also adds the
  * shortcut and applies the ReLU after it in its own pass over memory: it
  * writes into the shortcut's buffer with the sum as a post-op, when
- * nothing later reads the shortcut. */
+ * nothing later reads the shortcut.
+ *
+ * A training executor keeps activations and their gradients channels-last
+ * in the same cases, batch norms included, when the backend has the
+ * channels-last training operations and every operation of the network
+ * that reads such a tensor has its channels-last form: the backward pass
+ * has no conversions.  A network where one lacks it (a dropout on a
+ * feature map, whose draw follows the NCHW order) trains NCHW, and so
+ * does one trained across processes. */
 #include <stdio.h>
 #include "sp/base.h"
+#include "sp/dist.h"
 #include "exec_priv.h"
 
 /* The backend's preference, weighed by each convolution's multiply-adds. */
@@ -54,15 +64,19 @@ static int reads_nhwc(const sp_exec *e, int i, int all)
 /* Whether node i runs its channels-last variant. */
 static int runs_nhwc(const sp_exec *e, int i)
 {
-    switch (e->g->node[i].op) {
+    const sp_node *nd = &e->g->node[i];
+    switch (nd->op) {
     case SP_OP_CONV:
         return 1;
     case SP_OP_FLATTEN:            /* converts to NCHW as it copies */
         return reads_nhwc(e, i, 0);
+    case SP_OP_BN:                 /* inference folds it or converts */
+        return e->train && reads_nhwc(e, i, 1);
+    case SP_OP_DROPOUT:
+        return (!e->train || nd->h * nd->w == 1) && reads_nhwc(e, i, 1);
     case SP_OP_RELU:
     case SP_OP_RELU6:
     case SP_OP_ADD:
-    case SP_OP_DROPOUT:
     case SP_OP_MAXPOOL:
     case SP_OP_AVGPOOL:
     case SP_OP_ADAPTIVE_AVGPOOL:
@@ -158,12 +172,56 @@ static void describe(sp_exec *e, int nhwc)
                  SP_PLURAL(folded));
 }
 
+/* Training converts nothing: every reader of a channels-last tensor runs
+ * channels-last, and a convolution reading NCHW reads the images or a
+ * tensor of one pixel per channel (the same in both orders). */
+static int converts_nothing(const sp_exec *e)
+{
+    for (int i = 1; i < e->g->n; i++) {
+        const sp_node *nd = &e->g->node[i], *src = &e->g->node[nd->in[0]];
+        int images = nd->in[0] == 0 || src->h * src->w == 1;
+        if (e->x[i].nhwc_run ? nd->op == SP_OP_CONV && !images && !reads_nhwc(e, i, 0)
+                             : reads_nhwc(e, i, 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether only convolutions read the images. */
+static int images_read_by_convs(const sp_exec *e)
+{
+    for (int i = 1; i < e->g->n; i++) {
+        const sp_node *nd = &e->g->node[i];
+        if ((nd->in[0] == 0 || nd->in[1] == 0) && nd->op != SP_OP_CONV)
+            return 0;
+    }
+    return 1;
+}
+
+/* Training reorders the images once (a few channels) so that the first
+ * convolution runs channels-last in all three passes, which saves two
+ * buffers of its output's size that the NCHW input would need for
+ * oneDNN's own layouts in the forward and weight-gradient passes. */
+static void nhwc_images(sp_exec *e)
+{
+    e->x[0].nhwc_out = 1;
+    e->input_nhwc = e->b->alloc(e->b, (size_t)e->batch * e->x[0].size * sizeof(float));
+}
+
+static int backend_has_it(const sp_exec *e)
+{
+    if (!e->b->nhwc.conv_fwd)
+        return 0;
+    return !e->train || (e->b->nhwc_train.conv_bwd_data && sp_dist_size() < 2);
+}
+
 void sp_exec_plan_layout(sp_exec *e, unsigned flags)
 {
     sp_graph *g = e->g;
-    if (!e->b->nhwc.conv_fwd || (flags & SP_EXEC_NCHW) ||
+    if (!backend_has_it(e) || (flags & SP_EXEC_NCHW) ||
         (!(flags & SP_EXEC_NHWC) && !nhwc_wanted(e))) {
-        describe(e, 0);
+        if (!e->train)
+            describe(e, 0);
         return;
     }
     for (int i = 1; i < g->n; i++) {
@@ -176,6 +234,14 @@ void sp_exec_plan_layout(sp_exec *e, unsigned flags)
         x->nhwc_run = runs_nhwc(e, i);
         x->nhwc_out = x->nhwc_run && g->node[i].op != SP_OP_FLATTEN &&
                       g->node[i].h * g->node[i].w > 1;
+    }
+    if (e->train) {
+        if (!converts_nothing(e))
+            for (int i = 1; i < g->n; i++)
+                e->x[i].nhwc_run = e->x[i].nhwc_out = 0;
+        else if (images_read_by_convs(e))
+            nhwc_images(e);
+        return;
     }
     for (int i = 1; i < g->n; i++)
         if (g->node[i].op == SP_OP_ADD && e->x[i].nhwc_run)

@@ -57,6 +57,7 @@ struct sp_exec {
     float **all;              /* every pooled buffer, for freeing */
     int nall;
     float *input;             /* node 0 */
+    float *input_nhwc;        /* node 0 channels-last (x[0].nhwc_out), or NULL */
     float *scratch;
     float *dlogits;
     float *loss_dev;

@@ -103,26 +103,31 @@ static void forward_node(sp_exec *e, int i, int train)
         }
         break;
     }
-    case SP_OP_BN:
+    case SP_OP_BN: {
+        const float *gamma = sp_exec_node_w(e, i, SP_P_WEIGHT);
+        const float *beta = sp_exec_node_w(e, i, SP_P_BIAS);
+        float *mean = sp_exec_node_w(e, i, SP_P_RUNNING_MEAN);
+        float *var = sp_exec_node_w(e, i, SP_P_RUNNING_VAR);
         if (train && e->dist_on)
             sp_exec_dist_bn_fwd(e, i, out, in);
         else if (train)
-            b->bn_fwd_train(b, out, e->x[i].save_mean, e->x[i].save_invstd,
-                            sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR), in,
-                            sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
-                            e->n, nd->c, hw, nd->eps, nd->momentum);
+            (nhwc ? b->nhwc_train.bn_fwd_train : b->bn_fwd_train)(
+                b, out, e->x[i].save_mean, e->x[i].save_invstd, mean, var, in, gamma, beta,
+                e->n, nd->c, hw, nd->eps, nd->momentum);
         else
-            b->bn_fwd_infer(b, out, in, sp_exec_node_w(e, i, SP_P_WEIGHT), sp_exec_node_w(e, i, SP_P_BIAS),
-                            sp_exec_node_w(e, i, SP_P_RUNNING_MEAN), sp_exec_node_w(e, i, SP_P_RUNNING_VAR),
-                            e->n, nd->c, hw, nd->eps);
+            (nhwc ? b->nhwc_train.bn_fwd_infer : b->bn_fwd_infer)(b, out, in, gamma, beta, mean,
+                                                                  var, e->n, nd->c, hw, nd->eps);
         break;
+    }
     case SP_OP_RELU:
     case SP_OP_RELU6:
         b->act_fwd(b, nd->op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6, out, in, count);
         break;
     case SP_OP_MAXPOOL: {
         sp_pool_shape s = pool_shape(e, i);
-        if (nhwc)
+        if (nhwc && train)
+            b->nhwc_train.maxpool_fwd(b, out, e->x[i].ws, in, &s);
+        else if (nhwc)
             b->nhwc.maxpool_fwd(b, out, in, &s);
         else
             b->maxpool_fwd(b, out, train ? e->x[i].ws : NULL, in, &s);
@@ -236,6 +241,11 @@ int sp_exec_forward(sp_exec *e, int train)
         return -1;
     sp_graph *g = e->g;
     e->act[0] = e->input;
+    if (e->x[0].nhwc_out) {
+        const sp_node *in = &g->node[0];
+        e->b->nhwc.reorder(e->b, e->input_nhwc, e->input, e->n, in->c, in->h, in->w, 1);
+        e->act[0] = e->input_nhwc;
+    }
     for (int i = 1; i < g->n; i++) {
         const sp_node *nd = &g->node[i];
         const xnode *x = &e->x[i];
@@ -379,10 +389,11 @@ static void recompute(sp_exec *e, int t)
     int i = e->x[t].recomputed_by, f = e->x[i].recompute;
     const sp_node *nd = &e->g->node[i];
     float *buf = sp_exec_pool_get(e);
-    e->b->bn_fwd_saved(e->b, buf, e->act[nd->in[0]], sp_exec_node_w(e, i, SP_P_WEIGHT),
-                       sp_exec_node_w(e, i, SP_P_BIAS), e->x[i].save_mean,
-                       e->x[i].save_invstd, e->n, nd->c, nd->h * nd->w,
-                       f == i ? -1 : (int)act_of(e->g->node[f].op));
+    sp_backend *b = e->b;
+    (e->x[i].nhwc_run ? b->nhwc_train.bn_fwd_saved : b->bn_fwd_saved)(
+        b, buf, e->act[nd->in[0]], sp_exec_node_w(e, i, SP_P_WEIGHT),
+        sp_exec_node_w(e, i, SP_P_BIAS), e->x[i].save_mean, e->x[i].save_invstd, e->n, nd->c,
+        nd->h * nd->w, f == i ? -1 : (int)act_of(e->g->node[f].op));
     e->act[i] = e->act[f] = buf;
 }
 
@@ -400,7 +411,9 @@ static void release(sp_exec *e, int t)
  * is never recomputed. */
 static int act_on_bn(const sp_exec *e, int i)
 {
-    return e->x[i].inplace && e->x[i].recomputed_by && e->b->bn_act_bwd;
+    const sp_backend *b = e->b;
+    return e->x[i].inplace && e->x[i].recomputed_by &&
+           (e->x[i].nhwc_run ? b->nhwc_train.bn_act_bwd : b->bn_act_bwd);
 }
 
 /* The tensor whose values node i's backward pass reads besides its
@@ -431,7 +444,11 @@ static void weight_grads(sp_exec *e, int i)
     if (!dw || (nd->op != SP_OP_CONV && nd->op != SP_OP_LINEAR))
         return;
     recompute(e, j);
-    if (nd->op == SP_OP_CONV) {
+    if (nd->op == SP_OP_CONV && e->x[i].nhwc_run) {
+        sp_conv_shape s = conv_shape(e, i);
+        e->b->nhwc_train.conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s,
+                                         e->x[j].nhwc_out ? 0 : SP_NHWC_IN_NCHW);
+    } else if (nd->op == SP_OP_CONV) {
         sp_conv_shape s = conv_shape(e, i);
         e->b->conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s);
     } else {
@@ -448,7 +465,8 @@ static void backward_node(sp_exec *e, int i)
     const sp_node *src = &e->g->node[j];
     const float *dout = e->grad[i];
     size_t count = (size_t)e->n * e->x[i].size;
-    int hw = nd->h * nd->w, acc = 0;
+    int hw = nd->h * nd->w, acc = 0, nhwc = e->x[i].nhwc_run;
+    const sp_nhwc_train_ops *nt = &b->nhwc_train;
     weight_grads(e, i);
     recompute(e, t);
     const float *in = e->act[j];
@@ -461,7 +479,8 @@ static void backward_node(sp_exec *e, int i)
     case SP_OP_CONV:
         if (din) {
             sp_conv_shape s = conv_shape(e, i);
-            b->conv_bwd_data(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
+            (nhwc ? nt->conv_bwd_data : b->conv_bwd_data)(b, din, dout,
+                                                          sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
         }
         break;
     case SP_OP_BN:
@@ -469,7 +488,7 @@ static void backward_node(sp_exec *e, int i)
             sp_exec_dist_bn_bwd(e, i, din ? din : e->scratch, dout, in);
             break;
         }
-        b->bn_bwd(b, din ? din : e->scratch, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
+        (nhwc ? nt->bn_bwd : b->bn_bwd)(b, din ? din : e->scratch, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
                   dout, in, sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
                   e->n, nd->c, hw);
         break;
@@ -477,7 +496,7 @@ static void backward_node(sp_exec *e, int i)
     case SP_OP_RELU6:
         if (din && act_on_bn(e, i)) {
             const sp_node *bn = &e->g->node[j];
-            b->bn_act_bwd(b, act_of(nd->op), din, dout, e->act[bn->in[0]],
+            (nhwc ? nt->bn_act_bwd : b->bn_act_bwd)(b, act_of(nd->op), din, dout, e->act[bn->in[0]],
                           sp_exec_node_w(e, j, SP_P_WEIGHT), sp_exec_node_w(e, j, SP_P_BIAS),
                           e->x[j].save_mean, e->x[j].save_invstd, e->n, bn->c,
                           bn->h * bn->w);
@@ -488,19 +507,19 @@ static void backward_node(sp_exec *e, int i)
     case SP_OP_MAXPOOL:
         if (din) {
             sp_pool_shape s = pool_shape(e, i);
-            b->maxpool_bwd(b, din, dout, e->x[i].ws, in, &s);
+            (nhwc ? nt->maxpool_bwd : b->maxpool_bwd)(b, din, dout, e->x[i].ws, in, &s);
         }
         break;
     case SP_OP_AVGPOOL:
         if (din) {
             sp_pool_shape s = pool_shape(e, i);
-            b->avgpool_bwd(b, din, dout, &s);
+            (nhwc ? nt->avgpool_bwd : b->avgpool_bwd)(b, din, dout, &s);
         }
         break;
     case SP_OP_ADAPTIVE_AVGPOOL:
         if (din) {
             sp_pool_shape s = pool_shape(e, i);
-            b->adaptive_avgpool_bwd(b, din, dout, &s);
+            (nhwc ? nt->adaptive_avgpool_bwd : b->adaptive_avgpool_bwd)(b, din, dout, &s);
         }
         break;
     case SP_OP_LINEAR:
@@ -516,19 +535,22 @@ static void backward_node(sp_exec *e, int i)
         }
         break;
     case SP_OP_FLATTEN:
-        if (din)
+        if (din && nhwc)
+            b->nhwc.reorder(b, din, dout, e->n, src->c, src->h, src->w, 1);
+        else if (din)
             b->copy(b, din, dout, count * sizeof(float));
         break;
     case SP_OP_PAD_SHORTCUT:
         if (din)
-            b->pad_shortcut_bwd(b, din, dout, e->n, src->c, src->h, src->w, nd->sh, nd->sw,
-                                nd->pad_lo, nd->pad_hi);
+            (nhwc ? nt->pad_shortcut_bwd : b->pad_shortcut_bwd)(b, din, dout, e->n, src->c,
+                                                                src->h, src->w, nd->sh, nd->sw,
+                                                                nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK: {
         float *dm = sp_exec_node_g(e, i, SP_P_MASK);
         if (din || dm)
-            b->mask_bwd(b, din ? din : e->scratch, dm, dout, in, sp_exec_node_w(e, i, SP_P_MASK),
-                        e->n, nd->c, hw);
+            (nhwc ? nt->mask_bwd : b->mask_bwd)(b, din ? din : e->scratch, dm, dout, in,
+                                               sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
         break;
     }
     case SP_OP_ADD:           /* backward_add */

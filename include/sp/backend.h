@@ -81,6 +81,7 @@ typedef struct sp_nhwc_ops {
  *                    network's images)
  *   bn_fwd_saved, bn_act_bwd: bit for bit what this table's bn_fwd_train
  *                    and act_fwd give, as their NCHW namesakes
+ *   bn_fwd_infer:    a training executor's evaluation pass
  *   maxpool_fwd:     ws of the size maxpool_ws_bytes gives, its contents
  *                    the backend's own
  * The rest take the arguments of their NCHW namesakes. */
@@ -105,6 +106,10 @@ typedef struct sp_nhwc_train_ops {
     void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
                    const float *dout, const float *in, const float *gamma,
                    const float *save_mean, const float *save_invstd, int n, int c, int hw);
+    void (*bn_fwd_infer)(sp_backend *b, float *out, const float *in,
+                         const float *gamma, const float *beta,
+                         const float *mean, const float *var,
+                         int n, int c, int hw, float eps);
     void (*maxpool_fwd)(sp_backend *b, float *out, void *ws, const float *in,
                         const sp_pool_shape *s);
     void (*maxpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const void *ws,

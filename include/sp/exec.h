@@ -53,6 +53,11 @@ sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int
  * gives exactly the training executor's evaluation-mode logits;
  * SP_EXEC_NCHW and SP_EXEC_NHWC decide the order instead of the backend
  * (the second only where the backend has channels-last operations).
+ * A training executor keeps activations and their gradients channels-last
+ * in the same way, batch norms included, where the backend has the
+ * operations for it (sp_nhwc_train_ops) and every operation of the
+ * network has its channels-last form, in one process (sp/dist.h); the
+ * two flags decide for it too.
  * A training executor drops a batch norm's output (with the ReLU's run
  * in place on it) once the forward pass has read it, and recomputes it
  * from the batch norm's input and saved statistics when the backward

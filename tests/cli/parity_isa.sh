@@ -1,6 +1,6 @@
 #!/bin/sh
 # parity_isa.sh: the CPU backend's parity suite, its channels-last
-# operations and the fused inference executor again with oneDNN limited to
+# operations, the fused inference executor and channels-last training again with oneDNN limited to
 # AVX2 and to AVX-512, so that more than one of its code paths (layouts,
 # kernels, the executor's choice of activation order) is checked against
 # the reference on any x86-64 machine, and the parity suite with one
@@ -23,6 +23,8 @@ for isa in AVX2 AVX512_CORE; do
 done
 # the executor's choice of order; on AVX-512 the plain run checks it
 check AVX2 test_exec_fold cpu
+# channels-last training on AVX2's kernels (the test forces the order)
+check AVX2 test_exec_train_order
 if OMP_NUM_THREADS=1 "$build/tests/test_cpu_parity" >"$T/out" 2>&1; then
     ok "cpu parity with OMP_NUM_THREADS=1"
 else

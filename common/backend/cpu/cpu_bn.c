@@ -131,10 +131,8 @@ void sp_cpu_bn_fwd_infer(sp_backend *b, float *out /* N,C,HW */, const float *in
     (void)b;
     #pragma omp parallel for if (planes * hw >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t pl = 0; pl < planes; pl++) {
-        int ch = (int)(pl % c);
-        double invstd = sp_bn_invstd(var[ch], eps);
-        double g = gamma ? gamma[ch] : 1.0, bt = beta ? beta[ch] : 0.0;
-        float scale = (float)(g * invstd), shift = (float)(bt - mean[ch] * g * invstd);
+        float scale, shift;
+        sp_bn_infer_affine(&scale, &shift, gamma, beta, mean, var, (int)(pl % c), eps);
         const float *x = in + pl * hw;
         float *y = out + pl * hw;
         #pragma omp simd

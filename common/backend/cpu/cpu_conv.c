@@ -15,6 +15,8 @@
  *   conv_bwd_data:   din overwritten.
  *   conv_bwd_filter: dw and dbias accumulated (+=): oneDNN writes a scratch
  *                    buffer that is then reordered or added into them.
+ *   *_nhwc:          the same on channels-last activations, used as they
+ *                    are (sp_nhwc_ops, sp_nhwc_train_ops).
  *
  * A shape oneDNN refuses runs on the reference backend's loops: slow but
  * right.  A channels-last one of at most 8 outputs runs on AVX-512 in
@@ -30,10 +32,11 @@
  * the output's previous contents added before the activation. */
 enum { CONV_FWD = 1, CONV_BWD_DATA, CONV_BWD_FILTER, CONV_FWD_ACT, CONV_FWD_NHWC };
 
-/* What a plan computes beyond its shape: act is an sp_act or -1; sum and
- * in_nchw only for CONV_FWD_NHWC. */
+/* What a plan computes beyond its shape: act is an sp_act or -1; sum only
+ * for CONV_FWD_NHWC; nhwc: the activations are channels-last (always for
+ * CONV_FWD_NHWC), the input NCHW when in_nchw. */
 typedef struct conv_req {
-    int dir, bias, act, sum, in_nchw;
+    int dir, bias, act, sum, in_nchw, nhwc;
 } conv_req;
 
 static int is_fwd(int dir)
@@ -165,8 +168,9 @@ static void describe(conv_mds *m, const sp_conv_shape *s, const conv_req *r)
                                  dnnl_format_tag_any);
     /* channels-last: the caller's layouts, used as they are; but from an
      * NCHW input (the images) oneDNN's own choice and reorders, since it
-     * has no fast kernel from NCHW to NHWC */
-    if (r->dir == CONV_FWD_NHWC) {
+     * has no fast kernel from NCHW to NHWC (nor, for the weights'
+     * gradient, from NCHW and NHWC) */
+    if (r->nhwc) {
         dnnl_memory_desc_init_by_tag(&m->src_u, 4, sd, dnnl_f32,
                                      r->in_nchw ? dnnl_nchw : dnnl_nhwc);
         dnnl_memory_desc_init_by_tag(&m->dst_u, 4, dd, dnnl_f32, dnnl_nhwc);
@@ -315,7 +319,7 @@ static conv_plan *plan_build(sp_cpu_ctx *x, const sp_conv_shape *s, const conv_r
 static conv_plan *plan_req(sp_backend *b, const sp_conv_shape *s, const conv_req *r)
 {
     sp_cpu_ctx *x = b->ctx;
-    int tail = r->bias | (1 + r->act) << 1 | r->sum << 3 | r->in_nchw << 4;
+    int tail = r->bias | (1 + r->act) << 1 | r->sum << 3 | r->in_nchw << 4 | r->nhwc << 5;
     int key[SP_CPU_KEY_LEN] = {r->dir, s->n, s->c, s->h, s->w, s->k, s->oh, s->ow,
                                s->kh, s->kw, s->sh, s->sw, s->ph, s->pw, s->groups, tail};
     conv_plan *p = sp_cpu_cache_get(x, key);
@@ -328,7 +332,7 @@ static conv_plan *plan_req(sp_backend *b, const sp_conv_shape *s, const conv_req
 
 static conv_plan *plan_get(sp_backend *b, const sp_conv_shape *s, int dir, int bias, int act)
 {
-    conv_req r = {dir, bias, dir == CONV_FWD_ACT ? act : -1, 0, 0};
+    conv_req r = {dir, bias, dir == CONV_FWD_ACT ? act : -1, 0, 0, 0};
     return plan_req(b, s, &r);
 }
 
@@ -493,7 +497,7 @@ void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out /* N,OH,OW,K */,
         return;
     }
     conv_req r = {CONV_FWD_NHWC, bias != NULL, act, !!(flags & SP_NHWC_SUM),
-                  !!(flags & SP_NHWC_IN_NCHW)};
+                  !!(flags & SP_NHWC_IN_NCHW), 1};
     conv_plan *p = plan_req(b, s, &r);
     if (!p) {
         sp_cpu_conv_nhwc_fallback(b, out, in, w, bias, s, act, flags);
@@ -501,6 +505,57 @@ void sp_cpu_conv_fwd_nhwc(sp_backend *b, float *out /* N,OH,OW,K */,
     }
     void *ptr[3] = {(void *)in, (void *)w, out};
     plan_run(b, p, ptr, (float *)bias, 0, 0);
+}
+
+/* Channels-last training: the caller's buffers as they are, the images
+ * (flags SP_NHWC_IN_NCHW) reordered.  A shape oneDNN refuses goes through
+ * the NCHW versions (and so the reference loops). */
+static void bwd_nhwc_fallback(sp_backend *b, float *dgrad, float *dw, float *dbias,
+                              const float *dout, const float *in, const float *w,
+                              const sp_conv_shape *s, int flags)
+{
+    size_t nin = (size_t)s->n * s->c * s->h * s->w, nout = (size_t)s->n * s->k * s->oh * s->ow;
+    float *y = sp_xmalloc(nout * sizeof *y), *a = sp_xmalloc(nin * sizeof *a);
+    sp_cpu_nhwc_reorder(b, y, dout, s->n, s->k, s->oh, s->ow, 0);
+    if (dgrad) {
+        sp_cpu_conv_bwd_data(b, a, y, w, s);
+        sp_cpu_nhwc_reorder(b, dgrad, a, s->n, s->c, s->h, s->w, 1);
+    } else {
+        if (!(flags & SP_NHWC_IN_NCHW))
+            sp_cpu_nhwc_reorder(b, a, in, s->n, s->c, s->h, s->w, 0);
+        sp_cpu_conv_bwd_filter(b, dw, dbias, y, flags & SP_NHWC_IN_NCHW ? in : a, s);
+    }
+    free(y);
+    free(a);
+}
+
+void sp_cpu_conv_bwd_data_nhwc(sp_backend *b, float *din /* N,H,W,C; = */,
+                               const float *dout /* N,OH,OW,K */, const float *w,
+                               const sp_conv_shape *s)
+{
+    conv_req r = {CONV_BWD_DATA, 0, -1, 0, 0, 1};
+    conv_plan *p = plan_req(b, s, &r);
+    if (!p) {
+        bwd_nhwc_fallback(b, din, NULL, NULL, dout, NULL, w, s, 0);
+        return;
+    }
+    void *ptr[3] = {(void *)dout, (void *)w, din};
+    plan_run(b, p, ptr, NULL, 0, 0);
+}
+
+void sp_cpu_conv_bwd_filter_nhwc(sp_backend *b, float *dw /* += */, float *dbias /* += */,
+                                 const float *dout /* N,OH,OW,K */,
+                                 const float *in /* N,H,W,C or N,C,H,W */,
+                                 const sp_conv_shape *s, int flags)
+{
+    conv_req r = {CONV_BWD_FILTER, dbias != NULL, -1, 0, !!(flags & SP_NHWC_IN_NCHW), 1};
+    conv_plan *p = plan_req(b, s, &r);
+    if (!p) {
+        bwd_nhwc_fallback(b, NULL, dw, dbias, dout, in, NULL, s, flags);
+        return;
+    }
+    void *ptr[3] = {(void *)dout, (void *)in, dw};
+    plan_run(b, p, ptr, dbias, 1, 0);
 }
 
 /* Whether oneDNN, left to choose, reads this convolution's input

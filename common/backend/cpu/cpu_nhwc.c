@@ -13,6 +13,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "cpu_priv.h"
+#include "../bn_stats_priv.h"
 #include "../pool_window_priv.h"
 
 enum { REORDER_KEY = 100 };
@@ -214,4 +215,24 @@ void sp_cpu_mask_fwd_nhwc(sp_backend *b, float *out, const float *in, const floa
     for (size_t p = 0; p < pos; p++)
         for (int ch = 0; ch < c; ch++)
             out[p * c + ch] = in[p * c + ch] * m[ch];
+}
+
+/* Evaluation mode's batch norm (a training executor's evaluation pass):
+ * the per-channel scale and shift of cpu_bn.c, applied along the rows. */
+void sp_cpu_bn_fwd_infer_nhwc(sp_backend *b, float *out, const float *in, const float *gamma,
+                              const float *beta, const float *mean, const float *var, int n,
+                              int c, int hw, float eps)
+{
+    float *scale = sp_xmalloc(2 * (size_t)c * sizeof *scale), *shift = scale + c;
+    size_t pos = (size_t)n * hw;
+    (void)b;
+    for (int ch = 0; ch < c; ch++)
+        sp_bn_infer_affine(&scale[ch], &shift[ch], gamma, beta, mean, var, ch, eps);
+    #pragma omp parallel for if (pos * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t p = 0; p < pos; p++) {
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++)
+            out[p * c + ch] = in[p * c + ch] * scale[ch] + shift[ch];
+    }
+    free(scale);
 }

@@ -89,6 +89,9 @@ void sp_cpu_pad_shortcut_fwd_nhwc(sp_backend *b, float *out, const float *in, in
                                   int h, int w, int sh, int sw, int lo, int hi);
 void sp_cpu_mask_fwd_nhwc(sp_backend *b, float *out, const float *in, const float *m, int n,
                           int c, int hw);
+void sp_cpu_bn_fwd_infer_nhwc(sp_backend *b, float *out, const float *in, const float *gamma,
+                              const float *beta, const float *mean, const float *var, int n,
+                              int c, int hw, float eps);
 
 /* cpu_conv.c: channels-last training */
 void sp_cpu_conv_bwd_data_nhwc(sp_backend *b, float *din, const float *dout, const float *w,
