@@ -59,6 +59,14 @@ SP_PW_HD static inline sp_pool_span sp_pool_cols(const sp_pool_shape *s, sp_pool
     return sp_pool_span_at(kind, ox, s->w, s->ow, s->kw, s->sw, s->pw);
 }
 
+/* Max pooling's rule for the next value v of a window against the maximum
+ * m so far: taken when larger, or when a NaN meets a number, so that the
+ * first maximum in scan order wins and the first NaN is kept. */
+SP_PW_HD static inline int sp_pool_max_takes(float v, float m)
+{
+    return (v > m) | ((v != v) & (m == m));
+}
+
 /* Max pooling's workspace: one int32 plane offset per output. */
 static inline size_t sp_pool_argmax_bytes(const sp_pool_shape *s)
 {

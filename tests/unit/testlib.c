@@ -6,6 +6,7 @@
 #include <string.h>
 #include "sp/base.h"
 #include "sp/exec.h"
+#include "sp/rng.h"
 #include "sp/safetensors.h"
 #include "testlib.h"
 
@@ -27,6 +28,13 @@ int t_check(int cond, const char *name, const char *fmt, ...)
     }
     fflush(stdout);
     return cond;
+}
+
+float *t_uniform(sp_rng *rng, size_t n, float lo, float hi)
+{
+    float *x = sp_xmalloc((n ? n : 1) * sizeof *x);
+    sp_rng_fill_uniform(rng, x, (int64_t)n, lo, hi);
+    return x;
 }
 
 double t_rel_err(const float *a, const float *b, size_t n)

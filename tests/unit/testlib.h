@@ -16,6 +16,11 @@ int t_check(int cond, const char *name, const char *fmt, ...)
 double t_rel_err(const float *a, const float *b, size_t n);
 double t_rel_err_d(const double *a, const double *b, size_t n);
 
+/* n floats drawn uniformly from [lo, hi) by rng, malloc'd (never NULL,
+ * even for n = 0). */
+struct sp_rng;
+float *t_uniform(struct sp_rng *rng, size_t n, float lo, float hi);
+
 /* A fixture file (safetensors) under tests/fixtures/, found from $SP_ROOT
  * or the current folder: its tensors and metadata.  get and meta exit the
  * test when the name is missing (a broken fixture); find returns NULL. */

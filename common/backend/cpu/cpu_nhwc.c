@@ -121,7 +121,7 @@ static void max_window(float *o, const float *in, const sp_pool_shape *s, sp_poo
             const float *v = in + ((size_t)y * s->w + x) * c;
             for (int ch = 0; ch < c; ch++) {
                 float m = o[ch];
-                int take = first | (v[ch] > m) | ((v[ch] != v[ch]) & (m == m));
+                int take = first | sp_pool_max_takes(v[ch], m);
                 o[ch] = take ? v[ch] : m;
             }
         }
