@@ -119,6 +119,7 @@ static void max_window(float *o, const float *in, const sp_pool_shape *s, sp_poo
     for (int y = r.lo; y < r.hi; y++)
         for (int x = q.lo; x < q.hi; x++, first = 0) {
             const float *v = in + ((size_t)y * s->w + x) * c;
+            #pragma omp simd
             for (int ch = 0; ch < c; ch++) {
                 float m = o[ch];
                 int take = first | sp_pool_max_takes(v[ch], m);
@@ -138,6 +139,7 @@ static void mean_window(float *o, const float *in, const sp_pool_shape *s, sp_po
     for (int y = r.lo; y < r.hi; y++)
         for (int x = q.lo; x < q.hi; x++) {
             const float *v = in + ((size_t)y * s->w + x) * c;
+            #pragma omp simd
             for (int ch = 0; ch < c; ch++)
                 o[ch] += v[ch];
         }
