@@ -289,7 +289,6 @@ static void alloc_training(sp_exec *e, int mask_grads)
             b->fill(b, p->v, 0.0f, p->numel);
         }
     }
-    e->scratch = b->alloc(b, nb * e->maxsize * sizeof(float));
     sp_exec_dist_setup(e);
 }
 
@@ -422,7 +421,6 @@ void sp_exec_free(sp_exec *e)
     free(e->need);
     for (int i = 0; i < e->nall; i++)
         b->free(b, e->all[i]);
-    if (e->scratch) b->free(b, e->scratch);
     if (e->gbuf) b->free(b, e->gbuf);
     if (e->bn_local) b->free(b, e->bn_local);
     if (e->bn_global) b->free(b, e->bn_global);

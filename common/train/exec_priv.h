@@ -58,7 +58,6 @@ struct sp_exec {
     int nall;
     float *input;             /* node 0 */
     float *input_nhwc;        /* node 0 channels-last (x[0].nhwc_out), or NULL */
-    float *scratch;
     float *dlogits;
     float *loss_dev;
     int32_t *labels;

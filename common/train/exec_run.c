@@ -3,7 +3,8 @@
  *
  * Backward: activation gradients are overwritten by the backend, so the
  * first reader of a tensor (in reverse order) writes its gradient buffer
- * directly and any further reader writes to scratch and accumulates. */
+ * directly and any further reader writes to a pooled buffer and
+ * accumulates. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,8 +353,9 @@ static int passes_on(const sp_exec *e, int i, int j)
 }
 
 /* Where the gradient for input slot k of node i goes: its own buffer when
- * this is the first reader (node i's own when it passes_on), else scratch
- * (then *acc is set). */
+ * this is the first reader (node i's own when it passes_on), else a
+ * pooled buffer that grad_finish adds to it and gives back (then *acc is
+ * set). */
 static float *grad_target(sp_exec *e, int i, int j, int *acc)
 {
     *acc = 0;
@@ -367,13 +369,15 @@ static float *grad_target(sp_exec *e, int i, int j, int *acc)
         return e->grad[j];
     }
     *acc = 1;
-    return e->scratch;
+    return sp_exec_pool_get(e);
 }
 
 static void grad_finish(sp_exec *e, int j, float *dst, int acc)
 {
-    if (acc)
-        e->b->accumulate(e->b, e->grad[j], dst, (size_t)e->n * e->x[j].size);
+    if (!acc)
+        return;
+    e->b->accumulate(e->b, e->grad[j], dst, (size_t)e->n * e->x[j].size);
+    sp_exec_pool_put(e, dst);
 }
 
 /* A recomputed batch norm's output (and its ReLU's) in a pooled buffer
@@ -470,10 +474,13 @@ static void backward_node(sp_exec *e, int i)
     weight_grads(e, i);
     recompute(e, t);
     const float *in = e->act[j];
-    /* the image needs no gradient: ops that can skip din do */
-    float *din = NULL;
+    /* the image needs no gradient: ops that can skip din do; a batch
+     * norm or mask writes it to a spare buffer */
+    float *din = NULL, *spare = NULL;
     if (wanted(e, j))
         din = grad_target(e, i, j, &acc);
+    else if (nd->op == SP_OP_BN || nd->op == SP_OP_MASK)
+        spare = sp_exec_pool_get(e);
 
     switch (nd->op) {
     case SP_OP_CONV:
@@ -485,10 +492,10 @@ static void backward_node(sp_exec *e, int i)
         break;
     case SP_OP_BN:
         if (e->dist_on) {
-            sp_exec_dist_bn_bwd(e, i, din ? din : e->scratch, dout, in);
+            sp_exec_dist_bn_bwd(e, i, din ? din : spare, dout, in);
             break;
         }
-        (nhwc ? nt->bn_bwd : b->bn_bwd)(b, din ? din : e->scratch, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
+        (nhwc ? nt->bn_bwd : b->bn_bwd)(b, din ? din : spare, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
                   dout, in, sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
                   e->n, nd->c, hw);
         break;
@@ -549,7 +556,7 @@ static void backward_node(sp_exec *e, int i)
     case SP_OP_MASK: {
         float *dm = sp_exec_node_g(e, i, SP_P_MASK);
         if (din || dm)
-            (nhwc ? nt->mask_bwd : b->mask_bwd)(b, din ? din : e->scratch, dm, dout, in,
+            (nhwc ? nt->mask_bwd : b->mask_bwd)(b, din ? din : spare, dm, dout, in,
                                                sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
         break;
     }
@@ -560,6 +567,8 @@ static void backward_node(sp_exec *e, int i)
     }
     if (din)
         grad_finish(e, j, din, acc);
+    if (spare)
+        sp_exec_pool_put(e, spare);
     release(e, t);
 }
 
