@@ -45,6 +45,20 @@ static inline void sp_bn_save_stats(float *save_mean, float *save_invstd, float 
         running_var[ch] = (float)((1.0 - momentum) * running_var[ch] + momentum * unbiased);
 }
 
+/* sp_bn_save_stats from sums = (sum x, sum x^2) of count values, 2 x c
+ * (batch norm across processes): the variance sum x^2 / count - mean^2. */
+static inline void sp_bn_save_sums_stats(float *save_mean, float *save_invstd,
+                                         float *running_mean, float *running_var, int ch,
+                                         const double *sums, int c, double count, float eps,
+                                         float momentum)
+{
+    double mean = sums[ch] / count, var = sums[c + ch] / count - mean * mean;
+    if (var < 0.0)
+        var = 0.0;
+    sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, var * count,
+                     count, eps, momentum);
+}
+
 /* The scale that normalises channel ch from the statistics a training
  * forward saved: gamma * invstd, in double and rounded once.  Forward and
  * recomputation (bn_fwd_saved) both start from the saved floats, so they

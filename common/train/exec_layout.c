@@ -21,7 +21,8 @@
  * that reads such a tensor has its channels-last form: the backward pass
  * has no conversions.  A network where one lacks it (a dropout on a
  * feature map, whose draw follows the NCHW order) trains NCHW, and so
- * does one trained across processes. */
+ * does one trained across processes on a backend without the
+ * channels-last batch norm sums (sp_nhwc_train_ops.bn_sums). */
 #include <stdio.h>
 #include "sp/base.h"
 #include "sp/dist.h"
@@ -210,9 +211,10 @@ static void nhwc_images(sp_exec *e)
 
 static int backend_has_it(const sp_exec *e)
 {
+    const sp_nhwc_train_ops *t = &e->b->nhwc_train;
     if (!e->b->nhwc.conv_fwd)
         return 0;
-    return !e->train || (e->b->nhwc_train.conv_bwd_data && sp_dist_size() < 2);
+    return !e->train || (t->conv_bwd_data && (sp_dist_size() < 2 || t->bn_sums));
 }
 
 void sp_exec_plan_layout(sp_exec *e, unsigned flags)

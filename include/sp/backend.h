@@ -68,12 +68,28 @@ typedef struct sp_nhwc_ops {
                      int hw);
 } sp_nhwc_ops;
 
-/* Channels-last training (optional: all members or none, and only with
- * the inference members above).  A training executor keeps activations
- * and their gradients N,H,W,C from the first convolution to the global
- * pool when the backend prefers that order and every operation of the
- * network has its form here (element-wise ones take either order as they
- * are).  Each computes what its NCHW namesake does, within rounding: sums
+/* Batch norm split at its per-channel sums, for training across processes
+ * (sp_backend's bn_sums and its siblings say what each computes). */
+typedef void sp_bn_sums_fn(sp_backend *b, double *sums, const float *in, int n, int c, int hw);
+typedef void sp_bn_fwd_sums_fn(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                               float *running_mean, float *running_var, const float *in,
+                               const float *gamma, const float *beta, const double *sums,
+                               double count, int n, int c, int hw, float eps, float momentum);
+typedef void sp_bn_bwd_sums_fn(sp_backend *b, double *sums, const float *dout, const float *in,
+                               const float *save_mean, const float *save_invstd, int n, int c,
+                               int hw);
+typedef void sp_bn_bwd_from_sums_fn(sp_backend *b, float *din /* = */, float *dgamma /* += */,
+                                    float *dbeta /* += */, const float *dout, const float *in,
+                                    const float *gamma, const float *save_mean,
+                                    const float *save_invstd, const double *local,
+                                    const double *global, double count, int n, int c, int hw);
+
+/* Channels-last training (optional: all members or none, the four batch
+ * norm sums members aside, and only with the inference members above).
+ * A training executor keeps activations and their gradients N,H,W,C from
+ * the first convolution to the global pool when the backend prefers that
+ * order and every operation of the network has its form here
+ * (element-wise ones take either order as they are).  Each computes what its NCHW namesake does, within rounding: sums
  * may run in another order, but never one that depends on the number of
  * threads.
  *   conv_fwd:        sp_nhwc_ops.conv_fwd serves training too
@@ -84,6 +100,11 @@ typedef struct sp_nhwc_ops {
  *   bn_fwd_infer:    a training executor's evaluation pass
  *   maxpool_fwd:     ws of the size maxpool_ws_bytes gives, its contents
  *                    the backend's own
+ *   bn_sums, bn_fwd_sums, bn_bwd_sums, bn_bwd_from_sums: batch norm
+ *                    across processes, as sp_backend's; optional as a
+ *                    group of four (all NULL: training across processes
+ *                    keeps NCHW).  bn_fwd_sums's out is bit for bit what
+ *                    bn_fwd_saved gives with the statistics it saved.
  * The rest take the arguments of their NCHW namesakes. */
 typedef struct sp_nhwc_train_ops {
     void (*conv_bwd_data)(sp_backend *b, float *din /* = */, const float *dout,
@@ -122,6 +143,10 @@ typedef struct sp_nhwc_train_ops {
                              int h, int w, int sh, int sw, int lo, int hi);
     void (*mask_bwd)(sp_backend *b, float *din /* = */, float *dm /* += or NULL */,
                      const float *dout, const float *in, const float *m, int n, int c, int hw);
+    sp_bn_sums_fn *bn_sums;
+    sp_bn_fwd_sums_fn *bn_fwd_sums;
+    sp_bn_bwd_sums_fn *bn_bwd_sums;
+    sp_bn_bwd_from_sums_fn *bn_bwd_from_sums;
 } sp_nhwc_train_ops;
 
 struct sp_backend {
@@ -199,18 +224,10 @@ struct sp_backend {
      *                     dgamma += local[C + c], dbeta += local[c] (this
      *                     process's share, so that summing the parameter
      *                     gradients over the processes counts each once) */
-    void (*bn_sums)(sp_backend *b, double *sums, const float *in, int n, int c, int hw);
-    void (*bn_fwd_sums)(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                        float *running_mean, float *running_var, const float *in,
-                        const float *gamma, const float *beta, const double *sums,
-                        double count, int n, int c, int hw, float eps, float momentum);
-    void (*bn_bwd_sums)(sp_backend *b, double *sums, const float *dout, const float *in,
-                        const float *save_mean, const float *save_invstd, int n, int c, int hw);
-    void (*bn_bwd_from_sums)(sp_backend *b, float *din /* = */, float *dgamma /* += */,
-                             float *dbeta /* += */, const float *dout, const float *in,
-                             const float *gamma, const float *save_mean,
-                             const float *save_invstd, const double *local,
-                             const double *global, double count, int n, int c, int hw);
+    sp_bn_sums_fn *bn_sums;
+    sp_bn_fwd_sums_fn *bn_fwd_sums;
+    sp_bn_bwd_sums_fn *bn_bwd_sums;
+    sp_bn_bwd_from_sums_fn *bn_bwd_from_sums;
 
     /* max pooling; ws is the backend's opaque workspace of maxpool_ws_bytes
      * (NULL in inference) */

@@ -56,7 +56,8 @@ sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int
  * A training executor keeps activations and their gradients channels-last
  * in the same way, batch norms included, where the backend has the
  * operations for it (sp_nhwc_train_ops) and every operation of the
- * network has its channels-last form, in one process (sp/dist.h); the
+ * network has its channels-last form; across processes (sp/dist.h) only
+ * where the backend also has the channels-last batch norm sums.  The
  * two flags decide for it too.
  * A training executor drops a batch norm's output (with the ReLU's run
  * in place on it) once the forward pass has read it, and recomputes it

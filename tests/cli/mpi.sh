@@ -3,7 +3,9 @@
 # same global batch and seed, `mpirun -np 2` gives the weights of one
 # process within float rounding (the batch norm statistics, the loss and
 # the gradients are summed over both processes), for sp-finetune and
-# sp-train-mask (the same kept channels too); only rank 0 writes.  Skipped
+# sp-train-mask (the same kept channels too), with the activations in the
+# order one process takes (channels-last on AVX-512, the batch norm sums
+# included); only rank 0 writes.  Skipped
 # where Open MPI or sp's MPI plug-in is missing.
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +24,14 @@ run() { # run P PROGRAM ARGS...
     p=$1; shift
     timeout 300 mpirun -np "$p" "$BIN/$@"
 }
+# same_order NAME ERR1 ERR2: the --verbose runs of one process and of two
+# say the same order of activations (each of the two says it)
+same_order() {
+    o1=$(grep "activations:" "$2"); o2=$(grep "activations:" "$3" | sort -u)
+    n2=$(grep -c "activations:" "$3")
+    if [ -n "$o1" ] && [ "$o1" = "$o2" ] && [ "$n2" -eq 2 ]; then ok "$1"; echo "# $o1"
+    else fail "$1" "one process: '$o1'; two: '$o2'"; fi
+}
 
 sp-pack "$FM" --split train --size 8x8 -n 96 -o "$T/train.spd" 2>"$T/e" || fail pack "$(cat "$T/e")"
 sp-pack "$FM" --split test --size 8x8 -n 32 -o "$T/val.spd" 2>"$T/e" || fail pack "$(cat "$T/e")"
@@ -32,10 +42,12 @@ sp-init --arch resnet20 --input 1x8x8 --seed 4 -o "$T/net.spk" 2>"$T/e" || fail 
 # where one image of 32 flipping by rounding would choose another epoch.
 ft() { # ft P OUT
     run "$1" sp-finetune --data "$T/train.spd" --val "$T/val.spd" --epochs 1 --batch 10 \
-        --lr 0.01 --augment cifar --seed 9 --device cpu -o "$2" "$T/net.spk"
+        --lr 0.01 --augment cifar --seed 9 --device cpu --verbose -o "$2" "$T/net.spk"
 }
 check "mpi_finetune_one" ft 1 "$T/f1.spk"
+cp "$T/.err" "$T/f1.err"
 check "mpi_finetune_two" ft 2 "$T/f2.spk"
+same_order "mpi_finetune_same_order" "$T/f1.err" "$T/.err"
 check "mpi_finetune_same_weights" "$PY" "$ROOT/tests/tools/spk_diff.py" "$T/f1.spk" "$T/f2.spk" 1e-4
 # the check can fail: another seed gives other weights
 sp-finetune --data "$T/train.spd" --val "$T/val.spd" --epochs 1 --batch 10 --lr 0.01 \
@@ -49,10 +61,13 @@ else ok "mpi_finetune_diff_can_fail"; fi
 # backend): 12 steps, 3 windows.
 tm() { # tm P OUT
     run "$1" sp-train-mask --block 1 --data "$T/train.spd" --val "$T/val.spd" --epochs 1 \
-        --batch 8 --window 4 --augment cifar --seed 3 --device cpu -o "$2" "$T/net.spk"
+        --batch 8 --window 4 --augment cifar --seed 3 --device cpu --verbose -o "$2" \
+        "$T/net.spk"
 }
 check "mpi_train_mask_one" tm 1 "$T/m1.spk"
+cp "$T/.err" "$T/m1.err"
 check "mpi_train_mask_two" tm 2 "$T/m2.spk"
+same_order "mpi_train_mask_same_order" "$T/m1.err" "$T/.err"
 check "mpi_train_mask_same_weights" "$PY" "$ROOT/tests/tools/spk_diff.py" "$T/m1.spk" "$T/m2.spk" 1e-4
 
 # standard input reaches the first process only: one sentence, every

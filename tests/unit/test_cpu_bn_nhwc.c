@@ -20,7 +20,19 @@
  *   - bn_fwd_saved, with no activation, ReLU and ReLU6 (outputs beyond 6
  *     included), bit for bit bn_fwd_train's output through act_fwd, and
  *     bn_act_bwd bit for bit act_bwd on that output;
- *   - bn_fwd_train and bn_bwd give the same bits on 1 thread and on 3. */
+ *   - bn_fwd_train and bn_bwd give the same bits on 1 thread and on 3;
+ *   - batch norm across processes (bn_sums, bn_fwd_sums, bn_bwd_sums,
+ *     bn_bwd_from_sums) against cpu_bn_sums.c's NCHW kernels, on the first
+ *     half of a batch as one process's share with the whole batch's sums
+ *     as the global ones: the sums within SUM_BOUND of each channel's sum
+ *     of magnitudes and the variance they give within VAR_BOUND (also
+ *     with the mean far from zero, where x^2 summed in float without a
+ *     shift loses the variance); bn_fwd_sums's saved and running
+ *     statistics bit for bit and its out within FWD_BOUND, and bit for bit
+ *     what bn_fwd_saved recomputes; bn_bwd_from_sums's din (also in place)
+ *     within BWD_BOUND but for one value per channel (the NCHW din is 0
+ *     exactly) and the mean far from zero (as above); its dgamma and dbeta
+ *     within BWD_BOUND; the sums the same bits on 1 thread and on 3. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -35,6 +47,12 @@
 /* test_cpu_parity's bounds */
 #define FWD_BOUND 1e-5
 #define BWD_BOUND 1e-4
+/* float sums over chunks of 64 rows against double ones, per channel
+ * over the sum of the terms' magnitudes */
+#define SUM_BOUND 1e-6
+/* the variance those sums give (sum x^2 / cnt - mean^2), against the NCHW
+ * sums' (themselves near 1e-4 off where the mean is 49152) */
+#define VAR_BOUND 1e-3
 
 static sp_backend *ref, *cpu;
 static sp_rng rng;
@@ -283,6 +301,121 @@ static void check_threads(int n, int c, int hw)
     result_free(&r[0]), result_free(&r[1]), case_free(&t);
 }
 
+/* Per channel over c channels, the largest |got - want| / scale. */
+static double sums_err(const double *got, const double *want, const double *scale, int c)
+{
+    double e = 0.0;
+    for (int ch = 0; ch < c; ch++)
+        e = fmax(e, fabs(got[ch] - want[ch]) / fmax(scale[ch], 1e-30));
+    return e;
+}
+
+/* scale (2 x c) for bn_sums's (sum x, sum x^2) of NCHW x (dy NULL), or
+ * bn_bwd_sums's (sum dy, sum dy * xhat): the sums of the magnitudes. */
+static void magnitudes(double *scale, const float *x, const float *dy, const float *sm,
+                       const float *si, int n, int c, int hw)
+{
+    for (int ch = 0; ch < c; ch++) {
+        double a = 0.0, q = 0.0;
+        for (int i = 0; i < n; i++)
+            for (int p = 0; p < hw; p++) {
+                size_t o = ((size_t)i * c + ch) * hw + p;
+                double v = dy ? dy[o] : x[o];
+                a += fabs(v);
+                q += dy ? fabs(v * (x[o] - sm[ch]) * si[ch]) : v * v;
+            }
+        scale[ch] = a, scale[c + ch] = q;
+    }
+}
+
+/* Batch norm across processes (see the header): this process has the
+ * first `part` images, the global sums are the whole batch's. */
+static void check_sums(int n, int c, int hw, int big_mean)
+{
+    bn_case t;
+    bn_result want, got;
+    case_init(&t, n, c, hw, big_mean);
+    result_init(&want, &t, 0);
+    result_init(&got, &t, 0);
+    int part = n > 1 ? n / 2 : 1;
+    size_t np = (size_t)part * c * hw;
+    double cnt = (double)n * hw;
+    double *gs = sp_xmalloc((size_t)12 * c * sizeof *gs), *s_got = gs + 2 * c;
+    double *scale = gs + 4 * c, *gb = gs + 6 * c, *lb = gs + 8 * c, *lb_got = gs + 10 * c;
+    char name[96];
+    snprintf(name, sizeof name, "bn_nhwc_sums n%d c%d hw%d%s", n, c, hw,
+             big_mean ? " mean 49152" : "");
+
+    sp_cpu_bn_sums(cpu, gs, t.in, n, c, hw);
+    sp_cpu_bn_sums_nhwc(cpu, s_got, t.in_l, n, c, hw);
+    magnitudes(scale, t.in, NULL, NULL, NULL, n, c, hw);
+    check_within(fmax(sums_err(s_got, gs, scale, c), sums_err(s_got + c, gs + c, scale + c, c)),
+                 SUM_BOUND, name, "bn_sums");
+    double ve = 0.0;
+    for (int ch = 0; ch < c; ch++) {
+        double m0 = gs[ch] / cnt, m1 = s_got[ch] / cnt;
+        double v0 = gs[c + ch] / cnt - m0 * m0, v1 = s_got[c + ch] / cnt - m1 * m1;
+        ve = fmax(ve, fabs(v1 - v0) / fmax(v0, 1e-30));
+    }
+    check_within(ve, VAR_BOUND, name, "bn_sums variance");
+
+    sp_cpu_bn_fwd_sums(cpu, want.out, want.sm, want.si, want.rm, want.rv, t.in, t.gamma, t.beta,
+                       gs, cnt, part, c, hw, 1e-5f, 0.1f);
+    sp_cpu_bn_fwd_sums_nhwc(cpu, got.out, got.sm, got.si, got.rm, got.rv, t.in_l, t.gamma,
+                            t.beta, gs, cnt, part, c, hw, 1e-5f, 0.1f);
+    float *out_l = nhwc_of(want.out, part, c, hw), *again = rnd(np, -9, 9);
+    check_within(t_rel_err(got.out, out_l, np), FWD_BOUND, name, "fwd_sums out");
+    check_same(same_bits(got.sm, want.sm, c) && same_bits(got.si, want.si, c) &&
+                   same_bits(got.rm, want.rm, c) && same_bits(got.rv, want.rv, c),
+               name, "fwd_sums statistics", -1);
+    sp_cpu_bn_fwd_saved_nhwc(cpu, again, t.in_l, t.gamma, t.beta, got.sm, got.si, part, c, hw,
+                             -1);
+    check_same(same_bits(again, got.out, np), name, "fwd_sums then fwd_saved", -1);
+
+    /* this share's backward sums, and the whole batch's as the global */
+    sp_cpu_bn_bwd_sums(cpu, lb, t.dout, t.in, want.sm, want.si, part, c, hw);
+    sp_cpu_bn_bwd_sums_nhwc(cpu, lb_got, t.dout_l, t.in_l, want.sm, want.si, part, c, hw);
+    magnitudes(scale, t.in, t.dout, want.sm, want.si, part, c, hw);
+    check_within(fmax(sums_err(lb_got, lb, scale, c), sums_err(lb_got + c, lb + c, scale + c, c)),
+                 SUM_BOUND, name, "bwd_sums");
+    sp_cpu_bn_bwd_sums(cpu, gb, t.dout, t.in, want.sm, want.si, n, c, hw);
+    sp_cpu_bn_bwd_from_sums(cpu, want.din, want.dg, want.db, t.dout, t.in, t.gamma, want.sm,
+                            want.si, lb, gb, cnt, part, c, hw);
+    sp_cpu_bn_bwd_from_sums_nhwc(cpu, got.din, got.dg, got.db, t.dout_l, t.in_l, t.gamma,
+                                 want.sm, want.si, lb, gb, cnt, part, c, hw);
+    float *din_l = nhwc_of(want.din, part, c, hw), *inplace = copy_of(t.dout_l, np);
+    if (part * hw > 1 && !big_mean)   /* see the header */
+        check_within(t_rel_err(got.din, din_l, np), BWD_BOUND, name, "bwd_from_sums din");
+    check_within(err_pair(got.dg, want.dg, got.db, want.db, c), BWD_BOUND, name,
+                 "bwd_from_sums dgamma dbeta");
+    sp_cpu_bn_bwd_from_sums_nhwc(cpu, inplace, NULL, NULL, inplace, t.in_l, t.gamma, want.sm,
+                                 want.si, lb, gb, cnt, part, c, hw);
+    check_same(same_bits(inplace, got.din, np), name, "bwd_from_sums in place", -1);
+    free(out_l), free(again), free(din_l), free(inplace), free(gs);
+    result_free(&want), result_free(&got), case_free(&t);
+}
+
+/* bn_sums and bn_bwd_sums on 1 thread and on 3: the same bits. */
+static void check_sums_threads(int n, int c, int hw)
+{
+    bn_case t;
+    case_init(&t, n, c, hw, 0);
+    float *sm = rnd(c, -1, 1), *si = rnd(c, 0.5f, 2);
+    double *s = sp_xmalloc((size_t)8 * c * sizeof *s);
+    int threads[2] = {1, 3}, before = omp_get_max_threads();
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(threads[k]);
+        sp_cpu_bn_sums_nhwc(cpu, s + 4 * k * c, t.in_l, n, c, hw);
+        sp_cpu_bn_bwd_sums_nhwc(cpu, s + (4 * k + 2) * c, t.dout_l, t.in_l, sm, si, n, c, hw);
+    }
+    omp_set_num_threads(before);
+    char name[96];
+    snprintf(name, sizeof name, "bn_nhwc_sums n%d c%d hw%d", n, c, hw);
+    check_same(!memcmp(s, s + 4 * c, 4 * (size_t)c * sizeof *s), name, "1 and 3 threads", -1);
+    free(sm), free(si), free(s);
+    case_free(&t);
+}
+
 int main(void)
 {
     static const int shapes[][3] = {
@@ -305,9 +438,12 @@ int main(void)
         check_recompute(s[0], s[1], s[2], 1.0f, 0);
         check_recompute(s[0], s[1], s[2], 8.0f, 0);
         check_in_place(s[0], s[1], s[2]);
+        check_sums(s[0], s[1], s[2], 0);
     }
     check_against_ref(3, 16, 64, 0, 1);
     check_against_ref(5, 35, 49, 0, 1);
+    check_sums(3, 16, 64, 1);
+    check_sums(5, 35, 49, 1);
     check_against_ref(3, 3, 37, NO_AFFINE | NO_RUNNING, 0);
     check_against_ref(2, 24, 50, NO_PARAM_GRADS, 0);
     check_against_ref(2, 24, 50, NO_DIN, 0);
@@ -315,6 +451,8 @@ int main(void)
     check_recompute(2, 24, 50, 8.0f, 1);
     check_threads(4, 16, 1024);
     check_threads(40, 35, 49);
+    check_sums_threads(4, 16, 1024);
+    check_sums_threads(40, 35, 49);
     sp_backend_destroy(cpu);
     sp_backend_destroy(ref);
     return t_done();

@@ -60,6 +60,10 @@ static void cpu_fill_table(sp_backend *b)
     b->nhwc_train.adaptive_avgpool_bwd = sp_cpu_adaptive_avgpool_bwd_nhwc;
     b->nhwc_train.pad_shortcut_bwd = sp_cpu_pad_shortcut_bwd_nhwc;
     b->nhwc_train.mask_bwd = sp_cpu_mask_bwd_nhwc;
+    b->nhwc_train.bn_sums = sp_cpu_bn_sums_nhwc;
+    b->nhwc_train.bn_fwd_sums = sp_cpu_bn_fwd_sums_nhwc;
+    b->nhwc_train.bn_bwd_sums = sp_cpu_bn_bwd_sums_nhwc;
+    b->nhwc_train.bn_bwd_from_sums = sp_cpu_bn_bwd_from_sums_nhwc;
     b->conv_bwd_data = sp_cpu_conv_bwd_data;
     b->conv_bwd_filter = sp_cpu_conv_bwd_filter;
     b->bn_fwd_train = sp_cpu_bn_fwd_train;

@@ -13,7 +13,15 @@
  * The statistics are cpu_bn.c's: the mean, then squared deviations from
  * the float mean less that mean's rounding error.  Every normalised value
  * is sp_cpu_bn_value with sp_bn_scale, and bn_fwd_train's output is
- * bn_fwd_saved's loop (normalise_rows), so recomputing gives the same bits. */
+ * bn_fwd_saved's loop (normalise_rows), so recomputing gives the same bits.
+ *
+ * Across processes (sp/backend.h, bn_sums) the same chunked sums give
+ * each process's (sum x, sum x^2), formed about a shift, and
+ * (sum dy, sum dy * xhat); bn_fwd_sums takes cpu_bn_sums.c's statistics
+ * from the summed ones (sp_bn_save_sums_stats) and normalises with
+ * bn_fwd_saved's loop, so recomputing gives the same bits there too.
+ * bn_bwd is bn_bwd_sums followed by bn_bwd_from_sums with the local
+ * sums as the global ones. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,23 +40,25 @@
 typedef void chunk_fn(float *part, const float *x, const float *dy, const float *centre,
                       int rows, int c);
 
-/* part[ch] += x */
+/* part[ch] += x - centre */
 static void chunk_sum(float *part, const float *x, const float *dy, const float *centre,
                       int rows, int c)
 {
     int r = 0;
-    (void)dy, (void)centre;
+    (void)dy;
     for (; r + 4 <= rows; r += 4) {
         const float *x0 = x + (size_t)r * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
         #pragma omp simd
-        for (int ch = 0; ch < c; ch++)
-            part[ch] += (x0[ch] + x1[ch]) + (x2[ch] + x3[ch]);
+        for (int ch = 0; ch < c; ch++) {
+            float m = centre[ch];
+            part[ch] += ((x0[ch] - m) + (x1[ch] - m)) + ((x2[ch] - m) + (x3[ch] - m));
+        }
     }
     for (; r < rows; r++) {
         const float *xr = x + (size_t)r * c;
         #pragma omp simd
         for (int ch = 0; ch < c; ch++)
-            part[ch] += xr[ch];
+            part[ch] += xr[ch] - centre[ch];
     }
 }
 
@@ -172,9 +182,9 @@ void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out /* N,HW,C */, float *sav
 {
     size_t rows = (size_t)n * hw;
     double cnt = (double)rows;
-    float *fm = sp_xmalloc((size_t)c * sizeof *fm);
+    float *fm = sp_xcalloc((size_t)2 * c, sizeof *fm), *zero = fm + c;
     double *sum = sp_xmalloc((size_t)2 * c * sizeof *sum), *sq = sum + c;
-    sum_chunks(sum, chunk_sum, in, NULL, NULL, rows, c, 1);
+    sum_chunks(sum, chunk_sum, in, NULL, zero, rows, c, 1);
     for (int ch = 0; ch < c; ch++)
         fm[ch] = (float)(sum[ch] / cnt);
     sum_chunks(sq, chunk_sq, in, NULL, fm, rows, c, 1);
@@ -259,33 +269,92 @@ static void fold_rows(float *din, const float *dout, const float *in, const floa
     }
 }
 
-/* As cpu_bn.c's sp_cpu_bn_bwd: with xhat = (x - mean) * invstd,
+/* sums = (sum x, sum x^2), from the float sums of d = x - k and d^2 about
+ * the first row's values k (so that a mean far from zero costs the float
+ * sums no precision): sum x = sum d + rows k and
+ * sum x^2 = sum d^2 + 2 k sum d + rows k^2, in double. */
+void sp_cpu_bn_sums_nhwc(sp_backend *b, double *sums /* 2,C; = */, const float *in /* N,HW,C */,
+                         int n, int c, int hw)
+{
+    size_t rows = (size_t)n * hw;
+    float *k = sp_xcalloc((size_t)c, sizeof *k);
+    (void)b;
+    if (rows)
+        memcpy(k, in, (size_t)c * sizeof *k);
+    sum_chunks(sums, chunk_sum, in, NULL, k, rows, c, 1);
+    sum_chunks(sums + c, chunk_sq, in, NULL, k, rows, c, 1);
+    for (int ch = 0; ch < c; ch++) {
+        double d = sums[ch], kc = k[ch];
+        sums[ch] = d + (double)rows * kc;
+        sums[c + ch] += 2.0 * kc * d + (double)rows * kc * kc;
+    }
+    free(k);
+}
+
+void sp_cpu_bn_fwd_sums_nhwc(sp_backend *b, float *out /* N,HW,C */, float *save_mean /* C */,
+                             float *save_invstd /* C */, float *running_mean,
+                             float *running_var, const float *in /* N,HW,C */,
+                             const float *gamma, const float *beta, const double *sums /* 2,C */,
+                             double count, int n, int c, int hw, float eps, float momentum)
+{
+    for (int ch = 0; ch < c; ch++)
+        sp_bn_save_sums_stats(save_mean, save_invstd, running_mean, running_var, ch, sums, c,
+                              count, eps, momentum);
+    sp_cpu_bn_fwd_saved_nhwc(b, out, in, gamma, beta, save_mean, save_invstd, n, c, hw, -1);
+}
+
+/* sums = (sum dy, sum dy * xhat): dy * (x - mean) summed, times invstd. */
+void sp_cpu_bn_bwd_sums_nhwc(sp_backend *b, double *sums /* 2,C; = */,
+                             const float *dout /* N,HW,C */, const float *in /* N,HW,C */,
+                             const float *save_mean /* C */, const float *save_invstd /* C */,
+                             int n, int c, int hw)
+{
+    (void)b;
+    sum_chunks(sums, chunk_grad, in, dout, save_mean, (size_t)n * hw, c, 2);
+    for (int ch = 0; ch < c; ch++)
+        sums[c + ch] *= save_invstd[ch];
+}
+
+/* As cpu_bn.c's sp_cpu_bn_bwd with the sums given: with
+ * xhat = (x - mean) * invstd,
  * din = gamma * invstd * (dout - mean(dout) - xhat * mean(dout * xhat)),
- * folded per channel into din = fk * dy - fa * x + fc.  Every sum is
- * formed before din is written, so din may be dout. */
+ * the means from `global`, folded per channel into
+ * din = fk * dy - fa * x + fc.  din may be dout, or NULL for none. */
+void sp_cpu_bn_bwd_from_sums_nhwc(sp_backend *b, float *din /* N,HW,C; = */,
+                                  float *dgamma /* C; += */, float *dbeta /* C; += */,
+                                  const float *dout /* N,HW,C */, const float *in /* N,HW,C */,
+                                  const float *gamma /* C */, const float *save_mean /* C */,
+                                  const float *save_invstd /* C */, const double *local /* 2,C */,
+                                  const double *global /* 2,C */, double count, int n, int c,
+                                  int hw)
+{
+    float *terms = terms_alloc(c);
+    (void)b;
+    for (int ch = 0; ch < c; ch++) {
+        float mean = save_mean[ch], invstd = save_invstd[ch];
+        double g = gamma ? gamma[ch] : 1.0;
+        double k = g * invstd, mdy = global[ch] / count, mdyx = global[c + ch] / count;
+        terms[ch] = (float)k;
+        terms[c + ch] = (float)(k * mdyx * invstd);
+        terms[2 * c + ch] = (float)(k * (mdyx * invstd * mean - mdy));
+        sp_bn_add_param_grads(dgamma, dbeta, ch, local[c + ch], local[ch]);
+    }
+    if (din)
+        fold_rows(din, dout, in, terms, (size_t)n * hw, c);
+    free(terms);
+}
+
+/* bn_bwd within one process: its own sums are the global ones.  Every sum
+ * is formed before din is written, so din may be dout. */
 void sp_cpu_bn_bwd_nhwc(sp_backend *b, float *din /* N,HW,C; = */, float *dgamma /* C; += */,
                         float *dbeta /* C; += */, const float *dout /* N,HW,C */,
                         const float *in /* N,HW,C */, const float *gamma /* C */,
                         const float *save_mean /* C */, const float *save_invstd /* C */,
                         int n, int c, int hw)
 {
-    size_t rows = (size_t)n * hw;
-    double cnt = (double)rows;
-    float *terms = terms_alloc(c);
     double *sums = sp_xmalloc((size_t)2 * c * sizeof *sums);
-    (void)b;
-    sum_chunks(sums, chunk_grad, in, dout, save_mean, rows, c, 2);
-    for (int ch = 0; ch < c; ch++) {
-        float mean = save_mean[ch], invstd = save_invstd[ch];
-        double sum_dy = sums[ch], sum_dyx = sums[c + ch] * invstd;
-        double g = gamma ? gamma[ch] : 1.0;
-        double k = g * invstd, mdy = sum_dy / cnt, mdyx = sum_dyx / cnt;
-        terms[ch] = (float)k;
-        terms[c + ch] = (float)(k * mdyx * invstd);
-        terms[2 * c + ch] = (float)(k * (mdyx * invstd * mean - mdy));
-        sp_bn_add_param_grads(dgamma, dbeta, ch, sum_dyx, sum_dy);
-    }
-    if (din)
-        fold_rows(din, dout, in, terms, rows, c);
-    free(terms), free(sums);
+    sp_cpu_bn_bwd_sums_nhwc(b, sums, dout, in, save_mean, save_invstd, n, c, hw);
+    sp_cpu_bn_bwd_from_sums_nhwc(b, din, dgamma, dbeta, dout, in, gamma, save_mean, save_invstd,
+                                 sums, sums, (double)n * hw, n, c, hw);
+    free(sums);
 }

@@ -37,11 +37,8 @@ void sp_cpu_bn_fwd_sums(sp_backend *b, float *out /* N,C,HW */, float *save_mean
     (void)b;
     #pragma omp parallel for if ((double)n * hw * c >= SP_CPU_PAR_MIN) schedule(static)
     for (int ch = 0; ch < c; ch++) {
-        double mean = sums[ch] / count, var = sums[c + ch] / count - mean * mean;
-        if (var < 0.0)
-            var = 0.0;
-        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean,
-                         var * count, count, eps, momentum);
+        sp_bn_save_sums_stats(save_mean, save_invstd, running_mean, running_var, ch, sums, c,
+                              count, eps, momentum);
         sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
     }
 }

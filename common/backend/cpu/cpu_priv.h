@@ -114,6 +114,10 @@ void sp_cpu_bn_act_bwd_nhwc(sp_backend *b, sp_act act, float *din, const float *
 void sp_cpu_bn_bwd_nhwc(sp_backend *b, float *din, float *dgamma, float *dbeta,
                         const float *dout, const float *in, const float *gamma,
                         const float *save_mean, const float *save_invstd, int n, int c, int hw);
+sp_bn_sums_fn sp_cpu_bn_sums_nhwc;
+sp_bn_fwd_sums_fn sp_cpu_bn_fwd_sums_nhwc;
+sp_bn_bwd_sums_fn sp_cpu_bn_bwd_sums_nhwc;
+sp_bn_bwd_from_sums_fn sp_cpu_bn_bwd_from_sums_nhwc;
 
 /* cpu_nhwc_bwd.c: the backward passes of cpu_nhwc.c's operations */
 void sp_cpu_maxpool_fwd_train_nhwc(sp_backend *b, float *out, void *ws, const float *in,
