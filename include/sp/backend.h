@@ -68,6 +68,40 @@ typedef struct sp_nhwc_ops {
                      int hw);
 } sp_nhwc_ops;
 
+/* Signatures that the NCHW table and the channels-last training table
+ * share (sp_backend says what each computes). */
+typedef void sp_conv_bwd_data_fn(sp_backend *b, float *din /* = */, const float *dout,
+                                 const float *w, const sp_conv_shape *s);
+typedef void sp_bn_fwd_train_fn(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                                float *running_mean, float *running_var, const float *in,
+                                const float *gamma, const float *beta, int n, int c, int hw,
+                                float eps, float momentum);
+typedef void sp_bn_fwd_infer_fn(sp_backend *b, float *out, const float *in, const float *gamma,
+                                const float *beta, const float *mean, const float *var, int n,
+                                int c, int hw, float eps);
+typedef void sp_bn_fwd_saved_fn(sp_backend *b, float *out, const float *in, const float *gamma,
+                                const float *beta, const float *save_mean,
+                                const float *save_invstd, int n, int c, int hw, int act);
+typedef void sp_bn_act_bwd_fn(sp_backend *b, sp_act act, float *din, const float *dout,
+                              const float *in, const float *gamma, const float *beta,
+                              const float *save_mean, const float *save_invstd, int n, int c,
+                              int hw);
+typedef void sp_bn_bwd_fn(sp_backend *b, float *din /* = */, float *dgamma /* += */,
+                          float *dbeta /* += */, const float *dout, const float *in,
+                          const float *gamma, const float *save_mean, const float *save_invstd,
+                          int n, int c, int hw);
+typedef void sp_maxpool_fwd_fn(sp_backend *b, float *out, void *ws, const float *in,
+                               const sp_pool_shape *s);
+typedef void sp_maxpool_bwd_fn(sp_backend *b, float *din /* = */, const float *dout,
+                               const void *ws, const float *in, const sp_pool_shape *s);
+typedef void sp_pool_bwd_fn(sp_backend *b, float *din /* = */, const float *dout,
+                            const sp_pool_shape *s);
+typedef void sp_pad_shortcut_bwd_fn(sp_backend *b, float *din /* = */, const float *dout, int n,
+                                    int c, int h, int w, int sh, int sw, int lo, int hi);
+typedef void sp_mask_bwd_fn(sp_backend *b, float *din /* = */, float *dm /* += or NULL */,
+                            const float *dout, const float *in, const float *m, int n, int c,
+                            int hw);
+
 /* Batch norm split at its per-channel sums, for training across processes
  * (sp_backend's bn_sums and its siblings say what each computes). */
 typedef void sp_bn_sums_fn(sp_backend *b, double *sums, const float *in, int n, int c, int hw);
@@ -89,9 +123,9 @@ typedef void sp_bn_bwd_from_sums_fn(sp_backend *b, float *din /* = */, float *dg
  * A training executor keeps activations and their gradients N,H,W,C from
  * the first convolution to the global pool when the backend prefers that
  * order and every operation of the network has its form here
- * (element-wise ones take either order as they are).  Each computes what its NCHW namesake does, within rounding: sums
- * may run in another order, but never one that depends on the number of
- * threads.
+ * (element-wise ones take either order as they are).  Each computes
+ * what its NCHW namesake does, within rounding: sums may run in another
+ * order, but never one that depends on the number of threads.
  *   conv_fwd:        sp_nhwc_ops.conv_fwd serves training too
  *   conv_bwd_filter: flags SP_NHWC_IN_NCHW when `in` is NCHW (the
  *                    network's images)
@@ -107,42 +141,21 @@ typedef void sp_bn_bwd_from_sums_fn(sp_backend *b, float *din /* = */, float *dg
  *                    bn_fwd_saved gives with the statistics it saved.
  * The rest take the arguments of their NCHW namesakes. */
 typedef struct sp_nhwc_train_ops {
-    void (*conv_bwd_data)(sp_backend *b, float *din /* = */, const float *dout,
-                          const float *w, const sp_conv_shape *s);
+    sp_conv_bwd_data_fn *conv_bwd_data;
     void (*conv_bwd_filter)(sp_backend *b, float *dw /* += */, float *dbias /* += or NULL */,
                             const float *dout, const float *in, const sp_conv_shape *s,
                             int flags);
-    void (*bn_fwd_train)(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                         float *running_mean, float *running_var, const float *in,
-                         const float *gamma, const float *beta,
-                         int n, int c, int hw, float eps, float momentum);
-    void (*bn_fwd_saved)(sp_backend *b, float *out, const float *in,
-                         const float *gamma, const float *beta,
-                         const float *save_mean, const float *save_invstd,
-                         int n, int c, int hw, int act);
-    void (*bn_act_bwd)(sp_backend *b, sp_act act, float *din, const float *dout,
-                       const float *in, const float *gamma, const float *beta,
-                       const float *save_mean, const float *save_invstd,
-                       int n, int c, int hw);
-    void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
-                   const float *dout, const float *in, const float *gamma,
-                   const float *save_mean, const float *save_invstd, int n, int c, int hw);
-    void (*bn_fwd_infer)(sp_backend *b, float *out, const float *in,
-                         const float *gamma, const float *beta,
-                         const float *mean, const float *var,
-                         int n, int c, int hw, float eps);
-    void (*maxpool_fwd)(sp_backend *b, float *out, void *ws, const float *in,
-                        const sp_pool_shape *s);
-    void (*maxpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const void *ws,
-                        const float *in, const sp_pool_shape *s);
-    void (*avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout,
-                        const sp_pool_shape *s);
-    void (*adaptive_avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout,
-                                 const sp_pool_shape *s);
-    void (*pad_shortcut_bwd)(sp_backend *b, float *din /* = */, const float *dout, int n, int c,
-                             int h, int w, int sh, int sw, int lo, int hi);
-    void (*mask_bwd)(sp_backend *b, float *din /* = */, float *dm /* += or NULL */,
-                     const float *dout, const float *in, const float *m, int n, int c, int hw);
+    sp_bn_fwd_train_fn *bn_fwd_train;
+    sp_bn_fwd_saved_fn *bn_fwd_saved;
+    sp_bn_act_bwd_fn *bn_act_bwd;
+    sp_bn_bwd_fn *bn_bwd;
+    sp_bn_fwd_infer_fn *bn_fwd_infer;
+    sp_maxpool_fwd_fn *maxpool_fwd;
+    sp_maxpool_bwd_fn *maxpool_bwd;
+    sp_pool_bwd_fn *avgpool_bwd;
+    sp_pool_bwd_fn *adaptive_avgpool_bwd;
+    sp_pad_shortcut_bwd_fn *pad_shortcut_bwd;
+    sp_mask_bwd_fn *mask_bwd;
     sp_bn_sums_fn *bn_sums;
     sp_bn_fwd_sums_fn *bn_fwd_sums;
     sp_bn_bwd_sums_fn *bn_bwd_sums;
@@ -172,22 +185,15 @@ struct sp_backend {
     /* convolution: out N,K,OH,OW; in N,C,H,W; w K,C/groups,KH,KW; bias K or NULL */
     void (*conv_fwd)(sp_backend *b, float *out, const float *in, const float *w,
                      const float *bias, const sp_conv_shape *s);
-    void (*conv_bwd_data)(sp_backend *b, float *din /* = */, const float *dout,
-                          const float *w, const sp_conv_shape *s);
+    sp_conv_bwd_data_fn *conv_bwd_data;
     void (*conv_bwd_filter)(sp_backend *b, float *dw /* += */, float *dbias /* += or NULL */,
                             const float *dout, const float *in, const sp_conv_shape *s);
 
     /* batch norm over (N, C, HW); the running statistics update as PyTorch's
      * (unbiased variance, momentum); save_mean / save_invstd are C floats
      * kept for backward. */
-    void (*bn_fwd_train)(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                         float *running_mean, float *running_var, const float *in,
-                         const float *gamma, const float *beta,
-                         int n, int c, int hw, float eps, float momentum);
-    void (*bn_fwd_infer)(sp_backend *b, float *out, const float *in,
-                         const float *gamma, const float *beta,
-                         const float *mean, const float *var,
-                         int n, int c, int hw, float eps);
+    sp_bn_fwd_train_fn *bn_fwd_train;
+    sp_bn_fwd_infer_fn *bn_fwd_infer;
     /* bn_fwd_saved: out again from in and the statistics a training
      * forward (bn_fwd_train or bn_fwd_sums) saved, then act (an sp_act, or
      * -1 for none) applied: equal bit for bit to that forward's out after
@@ -197,18 +203,10 @@ struct sp_backend {
      * bn_act_bwd: act_bwd of act(bn(in)) without that output: din = dout
      * where act passes the value bn_fwd_saved gives, 0 elsewhere (din may
      * be dout).  Optional (NULL: the executor recomputes the output). */
-    void (*bn_fwd_saved)(sp_backend *b, float *out, const float *in,
-                         const float *gamma, const float *beta,
-                         const float *save_mean, const float *save_invstd,
-                         int n, int c, int hw, int act);
-    void (*bn_act_bwd)(sp_backend *b, sp_act act, float *din, const float *dout,
-                       const float *in, const float *gamma, const float *beta,
-                       const float *save_mean, const float *save_invstd,
-                       int n, int c, int hw);
+    sp_bn_fwd_saved_fn *bn_fwd_saved;
+    sp_bn_act_bwd_fn *bn_act_bwd;
     /* bn_bwd: din may be dout */
-    void (*bn_bwd)(sp_backend *b, float *din /* = */, float *dgamma /* += */, float *dbeta /* += */,
-                   const float *dout, const float *in, const float *gamma,
-                   const float *save_mean, const float *save_invstd, int n, int c, int hw);
+    sp_bn_bwd_fn *bn_bwd;
 
     /* Batch norm across processes (data-parallel training, sp/dist.h): the
      * training passes split at their per-channel sums, which are added up
@@ -232,15 +230,14 @@ struct sp_backend {
     /* max pooling; ws is the backend's opaque workspace of maxpool_ws_bytes
      * (NULL in inference) */
     size_t (*maxpool_ws_bytes)(sp_backend *b, const sp_pool_shape *s);
-    void (*maxpool_fwd)(sp_backend *b, float *out, void *ws, const float *in, const sp_pool_shape *s);
-    void (*maxpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const void *ws,
-                        const float *in, const sp_pool_shape *s);
+    sp_maxpool_fwd_fn *maxpool_fwd;
+    sp_maxpool_bwd_fn *maxpool_bwd;
     /* average pooling, padding counted in the divisor (PyTorch's default) */
     void (*avgpool_fwd)(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
-    void (*avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const sp_pool_shape *s);
+    sp_pool_bwd_fn *avgpool_bwd;
     /* adaptive average pooling to oh x ow (kh.. ignored) */
     void (*adaptive_avgpool_fwd)(sp_backend *b, float *out, const float *in, const sp_pool_shape *s);
-    void (*adaptive_avgpool_bwd)(sp_backend *b, float *din /* = */, const float *dout, const sp_pool_shape *s);
+    sp_pool_bwd_fn *adaptive_avgpool_bwd;
 
     /* linear: out N,O = in N,I . w(O,I)^T + bias */
     void (*linear_fwd)(sp_backend *b, float *out, const float *in, const float *w,
@@ -259,14 +256,12 @@ struct sp_backend {
 
     /* channel mask: out[n,c,i] = in[n,c,i] * m[c] */
     void (*mask_fwd)(sp_backend *b, float *out, const float *in, const float *m, int n, int c, int hw);
-    void (*mask_bwd)(sp_backend *b, float *din /* = */, float *dm /* += or NULL */,
-                     const float *dout, const float *in, const float *m, int n, int c, int hw);
+    sp_mask_bwd_fn *mask_bwd;
 
     /* option-A shortcut: out N,(lo+C+hi),OH,OW from in[:, :, ::sh, ::sw] */
     void (*pad_shortcut_fwd)(sp_backend *b, float *out, const float *in, int n, int c, int h, int w,
                              int sh, int sw, int lo, int hi);
-    void (*pad_shortcut_bwd)(sp_backend *b, float *din /* = */, const float *dout, int n, int c,
-                             int h, int w, int sh, int sw, int lo, int hi);
+    sp_pad_shortcut_bwd_fn *pad_shortcut_bwd;
 
     /* dropout: keep is a float buffer of n entries the forward fills with
      * 0 or 1/(1-p): entries [first, first + n) of the draw keyed by (seed,

@@ -38,9 +38,7 @@ static sp_rng rng;
 
 static float *rnd(size_t n, float lo, float hi)
 {
-    float *x = sp_xmalloc((n ? n : 1) * sizeof *x);
-    sp_rng_fill_uniform(&rng, x, (int64_t)n, lo, hi);
-    return x;
+    return t_uniform(&rng, n, lo, hi);
 }
 
 static void to_nhwc(float *out, const float *in, int n, int c, int hw)
