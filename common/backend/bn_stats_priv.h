@@ -68,6 +68,19 @@ static inline float sp_bn_scale(const float *gamma, const float *save_invstd, in
     return (float)((gamma ? (double)gamma[ch] : 1.0) * (double)save_invstd[ch]);
 }
 
+/* A channel's backward pass folded into din = f[0] * dout - f[1] * x +
+ * f[2], from the means of dout and of dout * xhat: with
+ * xhat = (x - mean) * invstd,
+ * din = gamma * invstd * (dout - mean(dout) - xhat * mean(dout * xhat)). */
+static inline void sp_bn_fold(float f[3], double gamma, float mean, float invstd, double mdy,
+                              double mdyx)
+{
+    double k = gamma * invstd;
+    f[0] = (float)k;
+    f[1] = (float)(k * mdyx * invstd);
+    f[2] = (float)(k * (mdyx * invstd * mean - mdy));
+}
+
 /* dgamma += sum(dout * xhat), dbeta += sum(dout); either may be NULL. */
 static inline void sp_bn_add_param_grads(float *dgamma, float *dbeta, int ch,
                                          double sum_dy_xhat, double sum_dy)

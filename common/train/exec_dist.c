@@ -56,12 +56,11 @@ static void sum_bn(sp_exec *e, double *sums, int c)
 void sp_exec_dist_bn_fwd(sp_exec *e, int i, float *out, const float *in)
 {
     sp_backend *b = e->b;
-    const sp_nhwc_train_ops *nt = e->x[i].nhwc_run ? &b->nhwc_train : NULL;
     const sp_node *nd = &e->g->node[i];
     int hw = nd->h * nd->w;
-    (nt ? nt->bn_sums : b->bn_sums)(b, e->bn_global, in, e->n, nd->c, hw);
+    SP_EXEC_OP(e, i, bn_sums)(b, e->bn_global, in, e->n, nd->c, hw);
     sum_bn(e, e->bn_global, nd->c);
-    (nt ? nt->bn_fwd_sums : b->bn_fwd_sums)(
+    SP_EXEC_OP(e, i, bn_fwd_sums)(
         b, out, e->x[i].save_mean, e->x[i].save_invstd, sp_exec_node_w(e, i, SP_P_RUNNING_MEAN),
         sp_exec_node_w(e, i, SP_P_RUNNING_VAR), in, sp_exec_node_w(e, i, SP_P_WEIGHT),
         sp_exec_node_w(e, i, SP_P_BIAS), e->bn_global, (double)e->n_global * hw, e->n, nd->c, hw,
@@ -71,14 +70,13 @@ void sp_exec_dist_bn_fwd(sp_exec *e, int i, float *out, const float *in)
 void sp_exec_dist_bn_bwd(sp_exec *e, int i, float *din, const float *dout, const float *in)
 {
     sp_backend *b = e->b;
-    const sp_nhwc_train_ops *nt = e->x[i].nhwc_run ? &b->nhwc_train : NULL;
     const sp_node *nd = &e->g->node[i];
     int hw = nd->h * nd->w, c = nd->c;
-    (nt ? nt->bn_bwd_sums : b->bn_bwd_sums)(b, e->bn_local, dout, in, e->x[i].save_mean,
-                                            e->x[i].save_invstd, e->n, c, hw);
+    SP_EXEC_OP(e, i, bn_bwd_sums)(b, e->bn_local, dout, in, e->x[i].save_mean,
+                                  e->x[i].save_invstd, e->n, c, hw);
     b->copy(b, e->bn_global, e->bn_local, 2 * (size_t)c * sizeof(double));
     sum_bn(e, e->bn_global, c);
-    (nt ? nt->bn_bwd_from_sums : b->bn_bwd_from_sums)(
+    SP_EXEC_OP(e, i, bn_bwd_from_sums)(
         b, din, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS), dout, in,
         sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd, e->bn_local,
         e->bn_global, (double)e->n_global * hw, e->n, c, hw);

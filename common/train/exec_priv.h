@@ -93,6 +93,11 @@ static inline float *sp_exec_node_g(const sp_exec *e, int node, sp_param_kind ki
     return k < 0 ? NULL : e->p[k].g;
 }
 
+/* Node i's form of an operation both backend tables have: the
+ * channels-last training one where the node runs channels-last
+ * (exec_layout.c), else the NCHW one. */
+#define SP_EXEC_OP(e, i, op) ((e)->x[i].nhwc_run ? (e)->b->nhwc_train.op : (e)->b->op)
+
 float *sp_exec_pool_get(sp_exec *e);
 /* exec_layout.c */
 void sp_exec_plan_layout(sp_exec *e, unsigned flags);

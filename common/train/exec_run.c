@@ -112,12 +112,12 @@ static void forward_node(sp_exec *e, int i, int train)
         if (train && e->dist_on)
             sp_exec_dist_bn_fwd(e, i, out, in);
         else if (train)
-            (nhwc ? b->nhwc_train.bn_fwd_train : b->bn_fwd_train)(
+            SP_EXEC_OP(e, i, bn_fwd_train)(
                 b, out, e->x[i].save_mean, e->x[i].save_invstd, mean, var, in, gamma, beta,
                 e->n, nd->c, hw, nd->eps, nd->momentum);
         else
-            (nhwc ? b->nhwc_train.bn_fwd_infer : b->bn_fwd_infer)(b, out, in, gamma, beta, mean,
-                                                                  var, e->n, nd->c, hw, nd->eps);
+            SP_EXEC_OP(e, i, bn_fwd_infer)(b, out, in, gamma, beta, mean, var, e->n, nd->c, hw,
+                                           nd->eps);
         break;
     }
     case SP_OP_RELU:
@@ -126,12 +126,12 @@ static void forward_node(sp_exec *e, int i, int train)
         break;
     case SP_OP_MAXPOOL: {
         sp_pool_shape s = pool_shape(e, i);
-        if (nhwc && train)
-            b->nhwc_train.maxpool_fwd(b, out, e->x[i].ws, in, &s);
+        if (train)
+            SP_EXEC_OP(e, i, maxpool_fwd)(b, out, e->x[i].ws, in, &s);
         else if (nhwc)
             b->nhwc.maxpool_fwd(b, out, in, &s);
         else
-            b->maxpool_fwd(b, out, train ? e->x[i].ws : NULL, in, &s);
+            b->maxpool_fwd(b, out, NULL, in, &s);
         break;
     }
     case SP_OP_AVGPOOL: {
@@ -394,7 +394,7 @@ static void recompute(sp_exec *e, int t)
     const sp_node *nd = &e->g->node[i];
     float *buf = sp_exec_pool_get(e);
     sp_backend *b = e->b;
-    (e->x[i].nhwc_run ? b->nhwc_train.bn_fwd_saved : b->bn_fwd_saved)(
+    SP_EXEC_OP(e, i, bn_fwd_saved)(
         b, buf, e->act[nd->in[0]], sp_exec_node_w(e, i, SP_P_WEIGHT),
         sp_exec_node_w(e, i, SP_P_BIAS), e->x[i].save_mean, e->x[i].save_invstd, e->n, nd->c,
         nd->h * nd->w, f == i ? -1 : (int)act_of(e->g->node[f].op));
@@ -415,9 +415,7 @@ static void release(sp_exec *e, int t)
  * is never recomputed. */
 static int act_on_bn(const sp_exec *e, int i)
 {
-    const sp_backend *b = e->b;
-    return e->x[i].inplace && e->x[i].recomputed_by &&
-           (e->x[i].nhwc_run ? b->nhwc_train.bn_act_bwd : b->bn_act_bwd);
+    return e->x[i].inplace && e->x[i].recomputed_by && SP_EXEC_OP(e, i, bn_act_bwd);
 }
 
 /* The tensor whose values node i's backward pass reads besides its
@@ -448,13 +446,13 @@ static void weight_grads(sp_exec *e, int i)
     if (!dw || (nd->op != SP_OP_CONV && nd->op != SP_OP_LINEAR))
         return;
     recompute(e, j);
-    if (nd->op == SP_OP_CONV && e->x[i].nhwc_run) {
+    if (nd->op == SP_OP_CONV) {
         sp_conv_shape s = conv_shape(e, i);
-        e->b->nhwc_train.conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s,
-                                         e->x[j].nhwc_out ? 0 : SP_NHWC_IN_NCHW);
-    } else if (nd->op == SP_OP_CONV) {
-        sp_conv_shape s = conv_shape(e, i);
-        e->b->conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s);
+        if (e->x[i].nhwc_run)
+            e->b->nhwc_train.conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s,
+                                             e->x[j].nhwc_out ? 0 : SP_NHWC_IN_NCHW);
+        else
+            e->b->conv_bwd_filter(e->b, dw, db, e->grad[i], e->act[j], &s);
     } else {
         e->b->linear_bwd_weight(e->b, dw, db, e->grad[i], e->act[j], e->n, nd->cin, nd->cout);
     }
@@ -469,8 +467,7 @@ static void backward_node(sp_exec *e, int i)
     const sp_node *src = &e->g->node[j];
     const float *dout = e->grad[i];
     size_t count = (size_t)e->n * e->x[i].size;
-    int hw = nd->h * nd->w, acc = 0, nhwc = e->x[i].nhwc_run;
-    const sp_nhwc_train_ops *nt = &b->nhwc_train;
+    int hw = nd->h * nd->w, acc = 0;
     weight_grads(e, i);
     recompute(e, t);
     const float *in = e->act[j];
@@ -486,8 +483,7 @@ static void backward_node(sp_exec *e, int i)
     case SP_OP_CONV:
         if (din) {
             sp_conv_shape s = conv_shape(e, i);
-            (nhwc ? nt->conv_bwd_data : b->conv_bwd_data)(b, din, dout,
-                                                          sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
+            SP_EXEC_OP(e, i, conv_bwd_data)(b, din, dout, sp_exec_node_w(e, i, SP_P_WEIGHT), &s);
         }
         break;
     case SP_OP_BN:
@@ -495,18 +491,19 @@ static void backward_node(sp_exec *e, int i)
             sp_exec_dist_bn_bwd(e, i, din ? din : spare, dout, in);
             break;
         }
-        (nhwc ? nt->bn_bwd : b->bn_bwd)(b, din ? din : spare, sp_exec_node_g(e, i, SP_P_WEIGHT), sp_exec_node_g(e, i, SP_P_BIAS),
-                  dout, in, sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean, e->x[i].save_invstd,
-                  e->n, nd->c, hw);
+        SP_EXEC_OP(e, i, bn_bwd)(b, din ? din : spare, sp_exec_node_g(e, i, SP_P_WEIGHT),
+                                 sp_exec_node_g(e, i, SP_P_BIAS), dout, in,
+                                 sp_exec_node_w(e, i, SP_P_WEIGHT), e->x[i].save_mean,
+                                 e->x[i].save_invstd, e->n, nd->c, hw);
         break;
     case SP_OP_RELU:
     case SP_OP_RELU6:
         if (din && act_on_bn(e, i)) {
             const sp_node *bn = &e->g->node[j];
-            (nhwc ? nt->bn_act_bwd : b->bn_act_bwd)(b, act_of(nd->op), din, dout, e->act[bn->in[0]],
-                          sp_exec_node_w(e, j, SP_P_WEIGHT), sp_exec_node_w(e, j, SP_P_BIAS),
-                          e->x[j].save_mean, e->x[j].save_invstd, e->n, bn->c,
-                          bn->h * bn->w);
+            SP_EXEC_OP(e, i, bn_act_bwd)(b, act_of(nd->op), din, dout, e->act[bn->in[0]],
+                                         sp_exec_node_w(e, j, SP_P_WEIGHT),
+                                         sp_exec_node_w(e, j, SP_P_BIAS), e->x[j].save_mean,
+                                         e->x[j].save_invstd, e->n, bn->c, bn->h * bn->w);
         } else if (din) {
             b->act_bwd(b, act_of(nd->op), din, dout, e->x[i].inplace ? e->act[i] : in, count);
         }
@@ -514,19 +511,19 @@ static void backward_node(sp_exec *e, int i)
     case SP_OP_MAXPOOL:
         if (din) {
             sp_pool_shape s = pool_shape(e, i);
-            (nhwc ? nt->maxpool_bwd : b->maxpool_bwd)(b, din, dout, e->x[i].ws, in, &s);
+            SP_EXEC_OP(e, i, maxpool_bwd)(b, din, dout, e->x[i].ws, in, &s);
         }
         break;
     case SP_OP_AVGPOOL:
         if (din) {
             sp_pool_shape s = pool_shape(e, i);
-            (nhwc ? nt->avgpool_bwd : b->avgpool_bwd)(b, din, dout, &s);
+            SP_EXEC_OP(e, i, avgpool_bwd)(b, din, dout, &s);
         }
         break;
     case SP_OP_ADAPTIVE_AVGPOOL:
         if (din) {
             sp_pool_shape s = pool_shape(e, i);
-            (nhwc ? nt->adaptive_avgpool_bwd : b->adaptive_avgpool_bwd)(b, din, dout, &s);
+            SP_EXEC_OP(e, i, adaptive_avgpool_bwd)(b, din, dout, &s);
         }
         break;
     case SP_OP_LINEAR:
@@ -542,22 +539,21 @@ static void backward_node(sp_exec *e, int i)
         }
         break;
     case SP_OP_FLATTEN:
-        if (din && nhwc)
+        if (din && e->x[i].nhwc_run)
             b->nhwc.reorder(b, din, dout, e->n, src->c, src->h, src->w, 1);
         else if (din)
             b->copy(b, din, dout, count * sizeof(float));
         break;
     case SP_OP_PAD_SHORTCUT:
         if (din)
-            (nhwc ? nt->pad_shortcut_bwd : b->pad_shortcut_bwd)(b, din, dout, e->n, src->c,
-                                                                src->h, src->w, nd->sh, nd->sw,
-                                                                nd->pad_lo, nd->pad_hi);
+            SP_EXEC_OP(e, i, pad_shortcut_bwd)(b, din, dout, e->n, src->c, src->h, src->w,
+                                               nd->sh, nd->sw, nd->pad_lo, nd->pad_hi);
         break;
     case SP_OP_MASK: {
         float *dm = sp_exec_node_g(e, i, SP_P_MASK);
         if (din || dm)
-            (nhwc ? nt->mask_bwd : b->mask_bwd)(b, din ? din : spare, dm, dout, in,
-                                               sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
+            SP_EXEC_OP(e, i, mask_bwd)(b, din ? din : spare, dm, dout, in,
+                                       sp_exec_node_w(e, i, SP_P_MASK), e->n, nd->c, hw);
         break;
     }
     case SP_OP_ADD:           /* backward_add */

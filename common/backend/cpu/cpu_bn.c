@@ -171,16 +171,14 @@ void sp_cpu_bn_bwd(sp_backend *b, float *din /* N,C,HW; = */, float *dgamma /* C
         sum_dyx *= invstd;
         double g = gamma ? gamma[ch] : 1.0;
         if (din) {
-            /* din = k * dy - a * x + c0, folded per channel */
-            double k = g * invstd, mdy = sum_dy / cnt, mdyx = sum_dyx / cnt;
-            float fk = (float)k, fa = (float)(k * mdyx * invstd);
-            float fc = (float)(k * (mdyx * invstd * mean - mdy));
+            float f[3];
+            sp_bn_fold(f, g, mean, invstd, sum_dy / cnt, sum_dyx / cnt);
             for (int i = 0; i < n; i++) {
                 const float *x = in + off + i * chw, *dy = dout + off + i * chw;
                 float *dx = din + off + i * chw;
                 #pragma omp simd
                 for (int p = 0; p < hw; p++)
-                    dx[p] = fk * dy[p] - fa * x[p] + fc;
+                    dx[p] = f[0] * dy[p] - f[1] * x[p] + f[2];
             }
         }
         sp_bn_add_param_grads(dgamma, dbeta, ch, sum_dyx, sum_dy);

@@ -318,7 +318,7 @@ void sp_cpu_bn_bwd_sums_nhwc(sp_backend *b, double *sums /* 2,C; = */,
 /* As cpu_bn.c's sp_cpu_bn_bwd with the sums given: with
  * xhat = (x - mean) * invstd,
  * din = gamma * invstd * (dout - mean(dout) - xhat * mean(dout * xhat)),
- * the means from `global`, folded per channel into
+ * the means from `global`, folded per channel (sp_bn_fold) into
  * din = fk * dy - fa * x + fc.  din may be dout, or NULL for none. */
 void sp_cpu_bn_bwd_from_sums_nhwc(sp_backend *b, float *din /* N,HW,C; = */,
                                   float *dgamma /* C; += */, float *dbeta /* C; += */,
@@ -331,12 +331,12 @@ void sp_cpu_bn_bwd_from_sums_nhwc(sp_backend *b, float *din /* N,HW,C; = */,
     float *terms = terms_alloc(c);
     (void)b;
     for (int ch = 0; ch < c; ch++) {
-        float mean = save_mean[ch], invstd = save_invstd[ch];
-        double g = gamma ? gamma[ch] : 1.0;
-        double k = g * invstd, mdy = global[ch] / count, mdyx = global[c + ch] / count;
-        terms[ch] = (float)k;
-        terms[c + ch] = (float)(k * mdyx * invstd);
-        terms[2 * c + ch] = (float)(k * (mdyx * invstd * mean - mdy));
+        float f[3];
+        sp_bn_fold(f, gamma ? gamma[ch] : 1.0, save_mean[ch], save_invstd[ch],
+                   global[ch] / count, global[c + ch] / count);
+        terms[ch] = f[0];
+        terms[c + ch] = f[1];
+        terms[2 * c + ch] = f[2];
         sp_bn_add_param_grads(dgamma, dbeta, ch, local[c + ch], local[ch]);
     }
     if (din)
