@@ -88,7 +88,7 @@ int main(int argc, char **argv)
         TIME(key, reps, b->conv_bwd_filter(b, dw, NULL, out, in, &s));
         int hw = s.oh * s.ow;
         snprintf(key, sizeof key, "bn_fwd_train n%d c%d hw%d", n, s.k, hw);
-        TIME(key, reps, b->bn_fwd_train(b, y, sm, si, m, v, out, g, bt, n, s.k, hw, 1e-5f, 0.1f));
+        TIME(key, reps, b->bn_fwd_train(b, y, sm, si, m, v, out, NULL, g, bt, n, s.k, hw, 1e-5f, 0.1f, -1));
         snprintf(key, sizeof key, "bn_bwd n%d c%d hw%d", n, s.k, hw);
         TIME(key, reps, b->bn_bwd(b, y, g, bt, out, out, g, sm, si, n, s.k, hw));
         snprintf(key, sizeof key, "relu_fwd_bwd n%d c%d hw%d", n, s.k, hw);

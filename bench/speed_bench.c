@@ -106,16 +106,23 @@ int main(int argc, char **argv)
      * SP_BENCH_ORDER=nchw|nhwc overrides the executor's choice of
      * activation order, in training as in inference;
      * SP_BENCH_STORE=all makes a training executor keep every batch norm
-     * output instead of recomputing it (the cost of recomputation) */
+     * output instead of recomputing it (the cost of recomputation);
+     * SP_BENCH_FUSE=none runs every node apart (no folding in inference,
+     * no batch norm epilogues in training) */
     const char *order = getenv("SP_BENCH_ORDER"), *store = getenv("SP_BENCH_STORE");
+    const char *fuse = getenv("SP_BENCH_FUSE");
     unsigned flags = !order ? 0 : !strcmp(order, "nhwc") ? SP_EXEC_NHWC : SP_EXEC_NCHW;
     if (store && !strcmp(store, "all"))
         flags |= SP_EXEC_STORE_ALL;
+    if (fuse && !strcmp(fuse, "none"))
+        flags |= SP_EXEC_UNFUSED;
     sp_exec *e = sp_exec_new_flags(b, m, batch, train, 0, flags);
     if (!e) {
         fprintf(stderr, "speed_bench: %s\n", sp_error());
         return 1;
     }
+    if (getenv("SP_BENCH_SAY"))
+        fprintf(stderr, "speed_bench: %s\n", sp_exec_describe(e));
     double secs = run(e, train, x, y, z, batch, iters);
     sp_count c;
     sp_graph_count(g, &c, NULL);

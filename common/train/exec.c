@@ -98,18 +98,31 @@ static void plan_nodes(sp_exec *e)
  * of the batch norm (sp_exec_recompute).  Not when something writes over
  * it in place (a residual sum: its value is gone), when it is the
  * logits, or when the batch norm's own input is such an output. */
-static void plan_recompute(sp_exec *e)
+/* Per node j, the node that writes over j's output in place, or 0. */
+static int *writers(const sp_exec *e)
 {
-    sp_graph *g = e->g;
-    int *over = sp_xcalloc((size_t)g->n, sizeof *over);   /* who writes over j, or 0 */
+    const sp_graph *g = e->g;
+    int *over = sp_xcalloc((size_t)g->n, sizeof *over);
     for (int k = 1; k < g->n; k++)
         if (e->x[k].inplace)
             over[g->node[k].in[e->x[k].alias_in]] = k;
+    return over;
+}
+
+static int is_act(sp_op op)
+{
+    return op == SP_OP_RELU || op == SP_OP_RELU6;
+}
+
+static void plan_recompute(sp_exec *e)
+{
+    sp_graph *g = e->g;
+    int *over = writers(e);
     for (int i = 1; i < g->n; i++) {
         int f = i, k = over[i], j = g->node[i].in[0];
         if (g->node[i].op != SP_OP_BN || j < 0 || e->x[j].recomputed_by)
             continue;
-        if (k && (g->node[k].op == SP_OP_RELU || g->node[k].op == SP_OP_RELU6)) {
+        if (k && is_act(g->node[k].op)) {
             f = k;
             k = over[f];
         }
@@ -121,21 +134,57 @@ static void plan_recompute(sp_exec *e)
     free(over);
 }
 
+/* Training.  A batch norm also adds the shortcut of the sum that writes
+ * over its output in place, and applies the activation run in place on
+ * that (or on its own output): bn_fwd_train's res and act, the same bits
+ * in one pass over memory instead of three.  The sum's other operand
+ * must come first in the graph and be stored in the same order.  In the
+ * training forward of one process only (sp_exec_forward): an evaluation
+ * pass runs them apart, and so do batch norms summed across processes. */
+static void plan_epilogues(sp_exec *e)
+{
+    sp_graph *g = e->g;
+    int *over = writers(e);
+    for (int i = 1; i < g->n; i++) {
+        int k = over[i];
+        if (g->node[i].op != SP_OP_BN || !k)
+            continue;
+        if (g->node[k].op == SP_OP_ADD) {
+            int r = g->node[k].in[1 - e->x[k].alias_in];
+            if (r >= i || e->x[r].nhwc_out != e->x[i].nhwc_out)
+                continue;
+            e->x[i].res = r;
+            e->x[k].fused = 1;
+            k = over[k];
+        }
+        if (k && is_act(g->node[k].op)) {
+            e->x[i].act = 1 + (g->node[k].op == SP_OP_RELU ? SP_ACT_RELU : SP_ACT_RELU6);
+            e->x[k].fused = 1;
+        }
+    }
+    free(over);
+}
+
 static void describe_training(sp_exec *e)
 {
-    int bns = 0, again = 0, nhwc = 0;
+    int bns = 0, again = 0, nhwc = 0, epilogues = 0;
     for (int i = 1; i < e->g->n; i++) {
         bns += e->g->node[i].op == SP_OP_BN;
         again += e->x[i].recompute > 0;
         nhwc |= e->x[i].nhwc_out;
+        epilogues += e->g->node[i].op == SP_OP_BN && (e->x[i].res || e->x[i].act);
     }
-    const char *order = nhwc ? "channels-last between convolutions" : "NCHW";
+    char *d = e->describe;
+    size_t room = sizeof e->describe;
+    int at = snprintf(d, room, "%s", nhwc ? "channels-last between convolutions" : "NCHW");
     if (again)
-        snprintf(e->describe, sizeof e->describe,
-                 "%s; %d of %d batch norm outputs recomputed in the backward pass", order,
-                 again, bns);
+        at += snprintf(d + at, room - at, "; %d of %d batch norm outputs recomputed in the "
+                       "backward pass", again, bns);
     else
-        snprintf(e->describe, sizeof e->describe, "%s; every activation kept", order);
+        at += snprintf(d + at, room - at, "; every activation kept");
+    if (epilogues)
+        snprintf(d + at, room - at, "; %d of %d batch norms also run the sum or activation "
+                 "after them", epilogues, bns);
 }
 
 /* Inference only.  A BN whose input is a convolution read by nothing else
@@ -335,6 +384,8 @@ sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int trai
         plan_recompute(e);
     if (train) {
         sp_exec_plan_layout(e, flags);
+        if (!(flags & SP_EXEC_UNFUSED))
+            plan_epilogues(e);
         describe_training(e);
         alloc_training(e, mask_grads);
     }

@@ -31,7 +31,11 @@ typedef struct xnode {
     /* inference fusion (exec.c, plan_fusion) */
     int alias;                /* no work: the output is the input's buffer */
     int fold_bn;              /* conv: the BN node folded into it, or 0 */
-    int act;                  /* conv: 1 + the sp_act run inside it, or 0 */
+    int act;                  /* conv: 1 + the sp_act run inside it, or 0; a
+                                 batch norm in training, the same */
+    /* training epilogues (exec.c, plan_epilogues) */
+    int res;                  /* bn: the node whose output it adds, or 0 */
+    int fused;                /* sum or activation: run by the batch norm before it */
     float *fw, *fb;           /* conv with fold_bn: folded weights and bias */
     int chain;                /* conv: the conv alone reading its output, or 0 */
     int own_in;               /* conv: this pass's input is in the backend's layout */
@@ -76,7 +80,7 @@ struct sp_exec {
     int n_global, n_first;
     double *bn_local, *bn_global;  /* 2 x widest BN, device */
     int64_t train_forwards;   /* since the last download */
-    char describe[160];       /* sp_exec_describe */
+    char describe[256];       /* sp_exec_describe */
 };
 
 /* A node's parameter of one kind: its device value or gradient, NULL

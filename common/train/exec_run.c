@@ -113,8 +113,9 @@ static void forward_node(sp_exec *e, int i, int train)
             sp_exec_dist_bn_fwd(e, i, out, in);
         else if (train)
             SP_EXEC_OP(e, i, bn_fwd_train)(
-                b, out, e->x[i].save_mean, e->x[i].save_invstd, mean, var, in, gamma, beta,
-                e->n, nd->c, hw, nd->eps, nd->momentum);
+                b, out, e->x[i].save_mean, e->x[i].save_invstd, mean, var, in,
+                e->x[i].res ? e->act[e->x[i].res] : NULL, gamma, beta, e->n, nd->c, hw, nd->eps,
+                nd->momentum, e->x[i].act - 1);
         else
             SP_EXEC_OP(e, i, bn_fwd_infer)(b, out, in, gamma, beta, mean, var, e->n, nd->c, hw,
                                            nd->eps);
@@ -241,6 +242,9 @@ int sp_exec_forward(sp_exec *e, int train)
     else if (sp_exec_dist_begin(e) < 0)
         return -1;
     sp_graph *g = e->g;
+    /* a training forward in one process runs the epilogues inside the
+     * batch norms (exec.c, plan_epilogues) */
+    int epilogues = train && !e->dist_on;
     e->act[0] = e->input;
     if (e->x[0].nhwc_out) {
         const sp_node *in = &g->node[0];
@@ -259,7 +263,7 @@ int sp_exec_forward(sp_exec *e, int train)
         } else if (!e->train || x->recompute) {
             e->act[i] = sp_exec_pool_get(e);
         }
-        if (!x->alias)
+        if (!x->alias && !(x->fused && epilogues))
             forward_converting(e, i, train);
         if (e->train)
             drop_recomputed(e, i);

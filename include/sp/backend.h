@@ -74,8 +74,8 @@ typedef void sp_conv_bwd_data_fn(sp_backend *b, float *din /* = */, const float 
                                  const float *w, const sp_conv_shape *s);
 typedef void sp_bn_fwd_train_fn(sp_backend *b, float *out, float *save_mean, float *save_invstd,
                                 float *running_mean, float *running_var, const float *in,
-                                const float *gamma, const float *beta, int n, int c, int hw,
-                                float eps, float momentum);
+                                const float *res, const float *gamma, const float *beta, int n,
+                                int c, int hw, float eps, float momentum, int act);
 typedef void sp_bn_fwd_infer_fn(sp_backend *b, float *out, const float *in, const float *gamma,
                                 const float *beta, const float *mean, const float *var, int n,
                                 int c, int hw, float eps);
@@ -191,13 +191,16 @@ struct sp_backend {
 
     /* batch norm over (N, C, HW); the running statistics update as PyTorch's
      * (unbiased variance, momentum); save_mean / save_invstd are C floats
-     * kept for backward. */
+     * kept for backward.
+     * bn_fwd_train: out = act(bn(in) + res), the statistics in's; res (as
+     * out) NULL for none, act an sp_act or -1 for none: the same bits as
+     * bn alone followed by add_fwd and act_fwd, in one pass over memory. */
     sp_bn_fwd_train_fn *bn_fwd_train;
     sp_bn_fwd_infer_fn *bn_fwd_infer;
     /* bn_fwd_saved: out again from in and the statistics a training
      * forward (bn_fwd_train or bn_fwd_sums) saved, then act (an sp_act, or
-     * -1 for none) applied: equal bit for bit to that forward's out after
-     * act_fwd, so that a training executor may drop the output and
+     * -1 for none) applied: equal bit for bit to that forward's out with
+     * no res and the same act (or after act_fwd), so that a training executor may drop the output and
      * recompute it for the backward pass.  Optional (NULL: the executor
      * keeps every batch norm's output).
      * bn_act_bwd: act_bwd of act(bn(in)) without that output: din = dout

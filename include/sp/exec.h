@@ -64,7 +64,12 @@ sp_exec *sp_exec_new(sp_backend *b, const sp_model *m, int batch, int train, int
  * from the batch norm's input and saved statistics when the backward
  * pass needs it, where the backend can (bn_fwd_saved): the same values
  * bit for bit, with about one stored activation per convolution instead
- * of two.  SP_EXEC_STORE_ALL keeps them all instead. */
+ * of two.  SP_EXEC_STORE_ALL keeps them all instead.
+ * In a training forward pass of one process, a batch norm also adds the
+ * shortcut of a residual sum written over its output and applies the
+ * ReLU after that (or after itself) in its own pass over memory
+ * (sp_backend.bn_fwd_train): the same bits as the nodes run apart, which
+ * SP_EXEC_UNFUSED asks for. */
 enum { SP_EXEC_UNFUSED = 1, SP_EXEC_NCHW = 2, SP_EXEC_NHWC = 4, SP_EXEC_STORE_ALL = 8 };
 sp_exec *sp_exec_new_flags(sp_backend *b, const sp_model *m, int batch, int train,
                            int mask_grads, unsigned flags);

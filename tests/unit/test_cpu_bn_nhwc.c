@@ -20,6 +20,8 @@
  *   - bn_fwd_saved, with no activation, ReLU and ReLU6 (outputs beyond 6
  *     included), bit for bit bn_fwd_train's output through act_fwd, and
  *     bn_act_bwd bit for bit act_bwd on that output;
+ *   - bn_fwd_train with a residual, an activation or both, bit for bit
+ *     bn_fwd_train alone followed by add_fwd and act_fwd;
  *   - bn_fwd_train and bn_bwd give the same bits on 1 thread and on 3;
  *   - batch norm across processes (bn_sums, bn_fwd_sums, bn_bwd_sums,
  *     bn_bwd_from_sums) against cpu_bn_sums.c's NCHW kernels, on the first
@@ -143,8 +145,8 @@ static void result_free(bn_result *r)
 static void run_nhwc(bn_result *r, const bn_case *t, int nulls, const float *sm, const float *si)
 {
     const float *g = nulls & NO_AFFINE ? NULL : t->gamma, *bt = nulls & NO_AFFINE ? NULL : t->beta;
-    sp_cpu_bn_fwd_train_nhwc(cpu, r->out, r->sm, r->si, r->rm, r->rv, t->in_l, g, bt, t->n, t->c,
-                             t->hw, 1e-5f, 0.1f);
+    sp_cpu_bn_fwd_train_nhwc(cpu, r->out, r->sm, r->si, r->rm, r->rv, t->in_l, NULL, g, bt, t->n,
+                             t->c, t->hw, 1e-5f, 0.1f, -1);
     sp_cpu_bn_bwd_nhwc(cpu, r->din, r->dg, r->db, t->dout_l, t->in_l, g, sm ? sm : r->sm,
                        si ? si : r->si, t->n, t->c, t->hw);
 }
@@ -188,8 +190,8 @@ static void check_against_ref(int n, int c, int hw, int nulls, int big_mean)
     result_init(&want, &t, nulls & ~NO_DIN);   /* the oracle's din is never NULL */
     result_init(&got, &t, nulls);
     const float *g = nulls & NO_AFFINE ? NULL : t.gamma, *bt = nulls & NO_AFFINE ? NULL : t.beta;
-    ref->bn_fwd_train(ref, want.out, want.sm, want.si, want.rm, want.rv, t.in, g, bt, n, c, hw,
-                      1e-5f, 0.1f);
+    ref->bn_fwd_train(ref, want.out, want.sm, want.si, want.rm, want.rv, t.in, NULL, g, bt, n, c,
+                      hw, 1e-5f, 0.1f, -1);
     ref->bn_bwd(ref, want.din, want.dg, want.db, t.dout, t.in, g, want.sm, want.si, n, c, hw);
     run_nhwc(&got, &t, nulls, want.sm, want.si);
     float *out_l = nhwc_of(want.out, n, c, hw), *din_l = nhwc_of(want.din, n, c, hw);
@@ -252,7 +254,8 @@ static void check_recompute(int n, int c, int hw, float widen, int no_affine)
     float *out = rnd(t.nx, -9, 9), *again = rnd(t.nx, -9, 9), *act = rnd(t.nx, -9, 9);
     float *d0 = rnd(t.nx, -9, 9), *d1 = rnd(t.nx, -9, 9), *sm = rnd(c, -9, 9);
     float *si = rnd(c, -9, 9);
-    sp_cpu_bn_fwd_train_nhwc(cpu, out, sm, si, NULL, NULL, t.in_l, g, bt, n, c, hw, 1e-5f, 0.1f);
+    sp_cpu_bn_fwd_train_nhwc(cpu, out, sm, si, NULL, NULL, t.in_l, NULL, g, bt, n, c, hw, 1e-5f,
+                             0.1f, -1);
     size_t above6 = 0;
     for (size_t i = 0; i < t.nx; i++)
         above6 += out[i] > 6.0f;
@@ -269,6 +272,21 @@ static void check_recompute(int n, int c, int hw, float widen, int no_affine)
         sp_cpu_bn_act_bwd_nhwc(cpu, (sp_act)a, d1, t.dout_l, t.in_l, g, bt, sm, si, n, c, hw);
         check_same(same_bits(d0, d1, t.nx), name, "act_bwd", a);
     }
+    /* the epilogues: a residual (dout's values) and an activation */
+    for (int a = -1; a <= SP_ACT_RELU6; a++)
+        for (int r = 0; r < 2; r++) {
+            const float *res = r ? t.dout_l : NULL;
+            if (res)
+                sp_cpu_add_fwd(cpu, act, out, res, t.nx);
+            else
+                memcpy(act, out, t.nx * sizeof *act);
+            if (a >= 0)
+                sp_cpu_act_fwd(cpu, (sp_act)a, act, act, t.nx);
+            sp_cpu_bn_fwd_train_nhwc(cpu, again, sm, si, NULL, NULL, t.in_l, res, g, bt, n, c,
+                                     hw, 1e-5f, 0.1f, a);
+            check_same(same_bits(again, act, t.nx), name,
+                       r ? "fwd_train with residual" : "fwd_train", a);
+        }
     if (widen > 1.0f && !no_affine && t.nx > (size_t)c)   /* one row: all beta */
         check_named(above6 > 0, name, "reaches beyond 6", -1, "ReLU6's clamp untried");
     free(out), free(again), free(act), free(d0), free(d1), free(sm), free(si);

@@ -318,15 +318,42 @@ static int recomputes_forward(sp_backend *b, const float *out, const float *in,
     return same;
 }
 
+/* bn_fwd_train with a residual and an activation, each or both: the
+ * bits of bn_fwd_train alone followed by add_fwd and act_fwd. */
+static int runs_epilogues(sp_backend *b, const float *in, const float *res, const float *gamma,
+                          const float *beta, int n, int c, int hw)
+{
+    size_t nx = (size_t)n * c * hw;
+    float *plain = garbage(b, nx), *want = garbage(b, nx), *got = garbage(b, nx);
+    float *sm = garbage(b, c), *si = garbage(b, c);
+    int same = 1;
+    b->bn_fwd_train(b, plain, sm, si, NULL, NULL, in, NULL, gamma, beta, n, c, hw, 1e-5f, 0.1f,
+                    -1);
+    for (int r = 0; r < 2; r++)
+        for (int a = -1; a <= SP_ACT_RELU6; a++) {
+            if (r)
+                b->add_fwd(b, want, plain, res, nx);
+            else
+                b->copy(b, want, plain, nx * sizeof(float));
+            if (a >= 0)
+                b->act_fwd(b, (sp_act)a, want, want, nx);
+            b->bn_fwd_train(b, got, sm, si, NULL, NULL, in, r ? res : NULL, gamma, beta, n, c,
+                            hw, 1e-5f, 0.1f, a);
+            same &= same_on_host(b, got, want, nx);
+        }
+    b->free(b, plain), b->free(b, want), b->free(b, got), b->free(b, sm), b->free(b, si);
+    return same;
+}
+
 static void check_bn(int n, int c, int hw)
 {
     size_t nx = (size_t)n * c * hw;
     float *in = rnd(nx, -2, 3), *dout = rnd(nx, -1, 1), *gamma = rnd(c, 0.5f, 1.5f);
     float *beta = rnd(c, -1, 1), *rm = rnd(c, -1, 1), *rv = rnd(c, 0.5f, 2);
-    float *dg0 = rnd(c, -1, 1), *mean = NULL, *invstd = NULL;
+    float *dg0 = rnd(c, -1, 1), *mean = NULL, *invstd = NULL, *res = rnd(nx, -3, 2);
     const char *cls = hw == 1 ? "vector" : "spatial";
     float *o[2], *sm[2], *si[2], *m[2], *v[2], *inf[2], *din[2], *dg[2], *dbt[2];
-    int again_same[2];
+    int again_same[2], epilogue_same[2];
     sp_backend *be[2] = {ref, fast};
     for (int i = 0; i < 2; i++) {
         sp_backend *b = be[i];
@@ -335,15 +362,20 @@ static void check_bn(int n, int c, int hw)
         o[i] = garbage(b, nx), sm[i] = garbage(b, c), si[i] = garbage(b, c);
         inf[i] = garbage(b, nx), din[i] = garbage(b, nx);
         m[i] = dup(b, rm, c), v[i] = dup(b, rv, c), dg[i] = dup(b, dg0, c), dbt[i] = dup(b, dg0, c);
-        b->bn_fwd_train(b, o[i], sm[i], si[i], m[i], v[i], bin, bg, bb, n, c, hw, 1e-5f, 0.1f);
+        b->bn_fwd_train(b, o[i], sm[i], si[i], m[i], v[i], bin, NULL, bg, bb, n, c, hw, 1e-5f,
+                        0.1f, -1);
         again_same[i] = recomputes_forward(b, o[i], bin, bdout, bg, bb, sm[i], si[i], n, c, hw);
+        float *bres = dup(b, res, nx);
+        epilogue_same[i] = runs_epilogues(b, bin, bres, bg, bb, n, c, hw);
+        b->free(b, bres);
         {   /* and with outputs beyond ReLU6's 6 */
             float *wide = sp_xmalloc((size_t)c * sizeof *wide);
             for (int k = 0; k < c; k++)
                 wide[k] = 8.0f * gamma[k];
             float *bw = dup(b, wide, c), *ow = garbage(b, nx), *mw = garbage(b, c);
             float *iw = garbage(b, c);
-            b->bn_fwd_train(b, ow, mw, iw, NULL, NULL, bin, bw, bb, n, c, hw, 1e-5f, 0.1f);
+            b->bn_fwd_train(b, ow, mw, iw, NULL, NULL, bin, NULL, bw, bb, n, c, hw, 1e-5f, 0.1f,
+                            -1);
             again_same[i] &= recomputes_forward(b, ow, bin, bdout, bw, bb, mw, iw, n, c, hw);
             b->free(b, bw), b->free(b, ow), b->free(b, mw), b->free(b, iw), free(wide);
         }
@@ -364,6 +396,9 @@ static void check_bn(int n, int c, int hw)
     recordf(err(inf[1], inf[0], nx), FWD_BOUND, "bn_fwd_infer %s", cls);
     /* 0 when both backends recompute their own forward bit for bit */
     recordf(!again_same[0] + 2.0 * !again_same[1], 0.5, "bn_fwd_saved and bn_act_bwd %s", cls);
+    /* 0 when both backends' epilogues give the separate operations' bits */
+    recordf(!epilogue_same[0] + 2.0 * !epilogue_same[1], 0.5,
+            "bn_fwd_train with residual and activation %s", cls);
     recordf(err(din[1], din[0], nx), BWD_BOUND, "bn_bwd din %s", cls);
     recordf(fmax(err(dg[1], dg[0], c), err(dbt[1], dbt[0], c)), BWD_BOUND,
             "bn_bwd dgamma dbeta %s", cls);
@@ -373,7 +408,7 @@ static void check_bn(int n, int c, int hw)
             be[i]->free(be[i], all[k]);
     }
     ref->free(ref, mean), ref->free(ref, invstd);
-    free(in), free(dout), free(gamma), free(beta), free(rm), free(rv), free(dg0);
+    free(in), free(dout), free(gamma), free(beta), free(rm), free(rv), free(dg0), free(res);
 }
 
 /* kind: 0 max, 1 average, 2 adaptive */

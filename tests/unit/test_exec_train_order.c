@@ -24,7 +24,13 @@
  * shortcut, a mask, a dropout on the flattened features, a flatten of a
  * channels-last tensor).  Each executor must say which order it trains
  * in; a dropout on a feature map (its draw follows the NCHW order) keeps
- * training NCHW while inference stays channels-last. */
+ * training NCHW while inference stays channels-last.
+ *
+ * The batch norm epilogues (a batch norm adding the shortcut and applying
+ * the ReLU after it in its own pass, exec.c's plan_epilogues) against
+ * the same executor with SP_EXEC_UNFUSED, in both orders: the loss,
+ * logits, evaluation pass, gradients and the model after the steps bit
+ * for bit, and each executor's description says which it does. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,24 +245,43 @@ static void check_same(const char *what, const run *a, const run *c, int n, int 
     check_after(what, a, c, steps > 1);
 }
 
+/* A network with its batch norms randomised and a batch of n (at most
+ * 4) random images and labels, drawn from seed. */
+typedef struct problem {
+    sp_model *m;
+    float *x;
+    int32_t y[4];
+} problem;
+
+static void problem_init(problem *p, sp_graph *g, int n, uint64_t seed)
+{
+    p->m = sp_model_new(g);
+    sp_arch_init_weights(p->m, 5);
+    sp_rng r;
+    sp_rng_init(&r, seed, 2);
+    randomise(p->m, &r);
+    const sp_node *in = &g->node[0];
+    size_t nx = (size_t)n * in->c * in->h * in->w;
+    p->x = sp_xmalloc(nx * sizeof *p->x);
+    sp_rng_fill_normal(&r, p->x, (int64_t)nx, 0.0f, 1.0f);
+    for (int i = 0; i < n; i++)
+        p->y[i] = (int32_t)sp_rng_below(&r, CLASSES);
+}
+
+static void problem_free(problem *p)
+{
+    free(p->x);
+    sp_model_free(p->m);
+}
+
 static void check_net(sp_backend *b, const char *what, sp_graph *g, int n, int steps)
 {
     if (!CHECKF(g != NULL, "train_order_build", "%s: %s", what, sp_error()))
         return;
-    sp_model *m = sp_model_new(g);
-    sp_arch_init_weights(m, 5);
-    sp_rng r;
-    sp_rng_init(&r, 13, 2);
-    randomise(m, &r);
-    const sp_node *in = &g->node[0];
-    size_t nx = (size_t)n * in->c * in->h * in->w;
-    float *x = sp_xmalloc(nx * sizeof *x);
-    int32_t y[4];
-    sp_rng_fill_normal(&r, x, (int64_t)nx, 0.0f, 1.0f);
-    for (int i = 0; i < n; i++)
-        y[i] = (int32_t)sp_rng_below(&r, CLASSES);
-    run last = trained(b, m, SP_EXEC_NHWC, x, y, n, steps);
-    run flat = trained(b, m, SP_EXEC_NCHW, x, y, n, steps);
+    problem p;
+    problem_init(&p, g, n, 13);
+    run last = trained(b, p.m, SP_EXEC_NHWC, p.x, p.y, n, steps);
+    run flat = trained(b, p.m, SP_EXEC_NCHW, p.x, p.y, n, steps);
     char name[160];
     snprintf(name, sizeof name, "train_order_said_%s", what);
     CHECKF(!strncmp(last.said, "channels-last between convolutions;", 35) &&
@@ -264,8 +289,48 @@ static void check_net(sp_backend *b, const char *what, sp_graph *g, int n, int s
     check_same(what, &last, &flat, n, steps);
     run_free(&last);
     run_free(&flat);
-    free(x);
-    sp_model_free(m);
+    problem_free(&p);
+}
+
+static int same_floats(const float *a, const float *b, size_t n)
+{
+    return memcmp(a, b, n * sizeof *a) == 0;
+}
+
+static int same_models(const sp_model *a, const sp_model *b)
+{
+    for (int i = 0; i < a->n; i++)
+        if (memcmp(a->t[i].data, b->t[i].data, sp_tensor_bytes(&a->t[i])) != 0)
+            return 0;
+    return a->n == b->n;
+}
+
+/* Epilogues run inside the batch norms against every node run apart, in
+ * the order `flags` picks: the same bits. */
+static void check_epilogues(sp_backend *b, const char *what, sp_graph *g, unsigned flags, int n,
+                            int steps)
+{
+    if (!CHECKF(g != NULL, "train_order_build", "%s: %s", what, sp_error()))
+        return;
+    problem p;
+    problem_init(&p, g, n, 17);
+    run fused = trained(b, p.m, flags, p.x, p.y, n, steps);
+    run apart = trained(b, p.m, flags | SP_EXEC_UNFUSED, p.x, p.y, n, steps);
+    const char *order = flags & SP_EXEC_NHWC ? "channels-last" : "NCHW";
+    char name[160];
+    snprintf(name, sizeof name, "train_epilogue_said_%s_%s", what, order);
+    CHECKF(strstr(fused.said, "batch norms also run the sum or activation after them") &&
+           !strstr(apart.said, "also run"), name, "'%s' and '%s'", fused.said, apart.said);
+    snprintf(name, sizeof name, "train_epilogue_same_bits_%s_%s", what, order);
+    CHECKF(fused.loss == apart.loss && same_floats(fused.logits, apart.logits, (size_t)n * CLASSES) &&
+           same_floats(fused.eval, apart.eval, (size_t)n * CLASSES) &&
+           fused.ngrads == apart.ngrads && same_floats(fused.grads, apart.grads, apart.ngrads) &&
+           same_models(fused.after, apart.after), name,
+           "loss %.9g and %.9g, logits or gradients or the model after %d steps differ",
+           fused.loss, apart.loss, steps);
+    run_free(&fused);
+    run_free(&apart);
+    problem_free(&p);
 }
 
 /* A dropout on a feature map: training stays NCHW, inference does not. */
@@ -299,6 +364,12 @@ int main(void)
     check_net(b, "vgg16-cifar", sp_arch_build("vgg16-cifar", &cifar), 4, 1);
     check_net(b, "mobilenetv2", sp_arch_build("mobilenetv2", &larger), 4, 1);
     check_refused(b);
+    for (int k = 0; k < 2; k++) {
+        unsigned order = k ? SP_EXEC_NHWC : SP_EXEC_NCHW;
+        check_epilogues(b, "every-op graph", every_op_graph(0), order, 3, 3);
+        check_epilogues(b, "resnet20", sp_arch_build("resnet20", &cifar), order, 4, 2);
+        check_epilogues(b, "mobilenetv2", sp_arch_build("mobilenetv2", &larger), order, 4, 2);
+    }
     sp_backend_destroy(b);
     return t_done();
 }

@@ -146,7 +146,8 @@ static void test_bn(void)
     float rm[2] = {0, 1}, rv[2] = {1, 2};
     double v0 = 1.25, v1 = 3;             /* biased variances */
     double i0 = 1 / sqrt(v0 + 1e-5), i1 = 1 / sqrt(v1 + 1e-5);
-    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, gamma, beta, 2, 2, 2, 1e-5f, 0.1f);
+    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, NULL, gamma, beta, 2, 2, 2, 1e-5f, 0.1f,
+                     -1);
     const double want_stats[] = {2.5, 11, i0, i1};
     float stats[4] = {mean[0], mean[1], invstd[0], invstd[1]};
     NEAR(stats, want_stats, "bn train save_mean and save_invstd = 1/sqrt(biased var + eps)");
@@ -154,11 +155,20 @@ static void test_bn(void)
         (1 - 2.5) * i0 * 2 + 0.5, (2 - 2.5) * i0 * 2 + 0.5, (10 - 11) * i1 - 1, (10 - 11) * i1 - 1,
         (3 - 2.5) * i0 * 2 + 0.5, (4 - 2.5) * i0 * 2 + 0.5, (10 - 11) * i1 - 1, (14 - 11) * i1 - 1};
     NEAR(out, want_out, "bn train output");
+    /* with a residual added and ReLU6 applied, in the same pass */
+    float res[8] = {1, -1, 2, 0.25f, -3, 4, 0, 1}, rm0[2] = {0, 0}, rv0[2] = {1, 1};
+    be->bn_fwd_train(be, out, mean, invstd, rm0, rv0, in, res, gamma, beta, 2, 2, 2, 1e-5f, 0.1f,
+                     SP_ACT_RELU6);
+    double want_epi[8];
+    for (int k = 0; k < 8; k++)
+        want_epi[k] = fmin(fmax(want_out[k] + res[k], 0.0), 6.0);
+    NEAR(out, want_epi, "bn train output with residual and relu6");
     /* running = 0.9 running + 0.1 batch, variance unbiased (5/3 and 4) */
     const double want_rm[] = {0.25, 2.0}, want_rv[] = {0.9 + 0.1 * 5.0 / 3, 1.8 + 0.4};
     NEAR(rm, want_rm, "bn running_mean momentum update");
     NEAR(rv, want_rv, "bn running_var uses the unbiased variance");
-    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, gamma, beta, 2, 2, 2, 1e-5f, 0.1f);
+    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, NULL, gamma, beta, 2, 2, 2, 1e-5f, 0.1f,
+                     -1);
     const double want_rm2[] = {0.9 * 0.25 + 0.25, 0.9 * 2.0 + 1.1};
     NEAR(rm, want_rm2, "bn running_mean second step");
 
@@ -172,7 +182,8 @@ static void test_bn(void)
 
     /* dout = 3 + 2 xhat lies in the span the normalisation removes: din = 0
      * up to eps, dgamma += 2 cnt var/(var+eps), dbeta += 3 cnt */
-    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, NULL, NULL, 2, 2, 2, 1e-5f, 0.1f);
+    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, NULL, NULL, NULL, 2, 2, 2, 1e-5f, 0.1f,
+                     -1);
     float dout[8], din[8], dg[2] = {1, 1}, dbt[2] = {1, 1};
     for (int k = 0; k < 8; k++)
         dout[k] = 3 + 2 * out[k];

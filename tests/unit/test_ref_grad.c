@@ -189,8 +189,8 @@ typedef struct bn_op { int n, c, hw; float *in, *gamma, *beta, *mean, *invstd, *
 static void bn_fwd(gc *g)
 {
     bn_op *o = g->op;
-    be->bn_fwd_train(be, g->out, o->mean, o->invstd, o->rm, o->rv, o->in, o->gamma, o->beta,
-                     o->n, o->c, o->hw, 1e-5f, 0.1f);
+    be->bn_fwd_train(be, g->out, o->mean, o->invstd, o->rm, o->rv, o->in, NULL, o->gamma,
+                     o->beta, o->n, o->c, o->hw, 1e-5f, 0.1f, -1);
 }
 
 static void check_bn(void)

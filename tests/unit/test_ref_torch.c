@@ -115,7 +115,8 @@ static void check_bn(void)
     const float *in = get("bn.in", NX), *gamma = get("bn.gamma", C), *beta = get("bn.beta", C);
     memcpy(rm, get("bn.rm0", C), C * sizeof(float));
     memcpy(rv, get("bn.rv0", C), C * sizeof(float));
-    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, gamma, beta, N, C, HW, 1e-5f, 0.1f);
+    be->bn_fwd_train(be, out, mean, invstd, rm, rv, in, NULL, gamma, beta, N, C, HW, 1e-5f, 0.1f,
+                     -1);
     be->bn_bwd(be, din, dg, dbt, get("bn.dout", NX), in, gamma, mean, invstd, N, C, HW);
     same("torch bn train out", out, "bn.out", NX);
     same("torch bn running_mean", rm, "bn.rm", C);

@@ -2,7 +2,8 @@
  * one OpenMP thread per group of channels on the NCHW layout.
  *
  *   bn_fwd_train: batch mean and biased variance (two passes, so a large
- *                 mean does not cancel the variance), out, save_mean and
+ *                 mean does not cancel the variance), then out with res
+ *                 added and act applied in the same pass; out, save_mean and
  *                 save_invstd overwritten; running_mean / running_var
  *                 updated as (1 - m) * running + m * batch with the
  *                 unbiased variance.
@@ -24,8 +25,9 @@
 void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mean /* C */,
                          float *save_invstd /* C */, float *running_mean /* C */,
                          float *running_var /* C */, const float *in /* N,C,HW */,
-                         const float *gamma /* C */, const float *beta /* C */,
-                         int n, int c, int hw, float eps, float momentum)
+                         const float *res /* N,C,HW */, const float *gamma /* C */,
+                         const float *beta /* C */, int n, int c, int hw, float eps,
+                         float momentum, int act)
 {
     double cnt = (double)n * hw;
     size_t chw = (size_t)c * hw;
@@ -61,23 +63,33 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
             sq = 0.0;
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
-        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
+        sp_cpu_bn_channel(out, in, res, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
     }
 }
 
-/* Channel ch of out from in with the saved statistics, then act (-1:
- * none) as act_fwd applies it. */
-void sp_cpu_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
-                       const float *save_mean, const float *save_invstd, int ch, int n, int c,
-                       int hw, int act)
+/* Channel ch of out from in with the saved statistics, plus res (NULL:
+ * none) as add_fwd adds it, then act (-1: none) as act_fwd applies it. */
+void sp_cpu_bn_channel(float *out, const float *in, const float *res, const float *gamma,
+                       const float *beta, const float *save_mean, const float *save_invstd,
+                       int ch, int n, int c, int hw, int act)
 {
     size_t chw = (size_t)c * hw;
     float scale = sp_bn_scale(gamma, save_invstd, ch), m = save_mean[ch];
     float bt = beta ? beta[ch] : 0.0f, lo = act < 0 ? -INFINITY : 0.0f;
     float hi = act == SP_ACT_RELU6 ? 6.0f : INFINITY;
     for (int i = 0; i < n; i++) {
-        const float *x = in + (size_t)ch * hw + i * chw;
-        float *y = out + (size_t)ch * hw + i * chw;
+        size_t o = (size_t)ch * hw + i * chw;
+        const float *x = in + o, *r = res ? res + o : NULL;
+        float *y = out + o;
+        if (r) {
+            #pragma omp simd
+            for (int p = 0; p < hw; p++) {
+                float v = sp_cpu_bn_value(x[p], m, scale, bt) + r[p];
+                v = v < lo ? lo : v;
+                y[p] = v > hi ? hi : v;
+            }
+            continue;
+        }
         #pragma omp simd
         for (int p = 0; p < hw; p++) {
             float v = sp_cpu_bn_value(x[p], m, scale, bt);
@@ -95,7 +107,7 @@ void sp_cpu_bn_fwd_saved(sp_backend *b, float *out /* N,C,HW */, const float *in
     (void)b;
     #pragma omp parallel for if ((double)n * hw * c >= SP_CPU_PAR_MIN) schedule(static)
     for (int ch = 0; ch < c; ch++)
-        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
+        sp_cpu_bn_channel(out, in, NULL, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
 }
 
 void sp_cpu_bn_act_bwd(sp_backend *b, sp_act act, float *din /* N,C,HW; = */,

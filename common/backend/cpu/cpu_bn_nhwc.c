@@ -13,7 +13,8 @@
  * The statistics are cpu_bn.c's: the mean, then squared deviations from
  * the float mean less that mean's rounding error.  Every normalised value
  * is sp_cpu_bn_value with sp_bn_scale, and bn_fwd_train's output is
- * bn_fwd_saved's loop (normalise_rows), so recomputing gives the same bits.
+ * bn_fwd_saved's loop (normalise_rows, which also adds the residual and
+ * applies the activation), so recomputing gives the same bits.
  *
  * Across processes (sp/backend.h, bn_sums) the same chunked sums give
  * each process's (sum x, sum x^2), formed about a shift, and
@@ -155,16 +156,26 @@ static void bn_terms(float *terms, const float *gamma, const float *beta,
     }
 }
 
-/* out from in, then act (-1: none) clamped as sp_cpu_bn_channel does. */
-static void normalise_rows(float *out, const float *in, const float *terms, size_t rows, int c,
-                           int act)
+/* out from in, plus res (NULL: none), then act (-1: none), as
+ * sp_cpu_bn_channel does. */
+static void normalise_rows(float *out, const float *in, const float *res, const float *terms,
+                           size_t rows, int c, int act)
 {
     const float *m = terms, *scale = terms + c, *bt = terms + 2 * c;
     float lo = act < 0 ? -INFINITY : 0.0f, hi = act == SP_ACT_RELU6 ? 6.0f : INFINITY;
     #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
     for (size_t r = 0; r < rows; r++) {
-        const float *x = in + r * c;
+        const float *x = in + r * c, *s = res ? res + r * c : NULL;
         float *y = out + r * c;
+        if (s) {
+            #pragma omp simd
+            for (int ch = 0; ch < c; ch++) {
+                float v = sp_cpu_bn_value(x[ch], m[ch], scale[ch], bt[ch]) + s[ch];
+                v = v < lo ? lo : v;
+                y[ch] = v > hi ? hi : v;
+            }
+            continue;
+        }
         #pragma omp simd
         for (int ch = 0; ch < c; ch++) {
             float v = sp_cpu_bn_value(x[ch], m[ch], scale[ch], bt[ch]);
@@ -174,14 +185,26 @@ static void normalise_rows(float *out, const float *in, const float *terms, size
     }
 }
 
+static void normalise(float *out, const float *in, const float *res, const float *gamma,
+                      const float *beta, const float *save_mean, const float *save_invstd,
+                      size_t rows, int c, int act)
+{
+    float *terms = terms_alloc(c);
+    bn_terms(terms, gamma, beta, save_mean, save_invstd, c);
+    normalise_rows(out, in, res, terms, rows, c, act);
+    free(terms);
+}
+
 void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out /* N,HW,C */, float *save_mean /* C */,
                               float *save_invstd /* C */, float *running_mean /* C */,
                               float *running_var /* C */, const float *in /* N,HW,C */,
-                              const float *gamma /* C */, const float *beta /* C */,
-                              int n, int c, int hw, float eps, float momentum)
+                              const float *res /* N,HW,C */, const float *gamma /* C */,
+                              const float *beta /* C */, int n, int c, int hw, float eps,
+                              float momentum, int act)
 {
     size_t rows = (size_t)n * hw;
     double cnt = (double)rows;
+    (void)b;
     float *fm = sp_xcalloc((size_t)2 * c, sizeof *fm), *zero = fm + c;
     double *sum = sp_xmalloc((size_t)2 * c * sizeof *sum), *sq = sum + c;
     sum_chunks(sum, chunk_sum, in, NULL, zero, rows, c, 1);
@@ -199,7 +222,7 @@ void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out /* N,HW,C */, float *sav
                          eps, momentum);
     }
     free(fm), free(sum);
-    sp_cpu_bn_fwd_saved_nhwc(b, out, in, gamma, beta, save_mean, save_invstd, n, c, hw, -1);
+    normalise(out, in, res, gamma, beta, save_mean, save_invstd, rows, c, act);
 }
 
 void sp_cpu_bn_fwd_saved_nhwc(sp_backend *b, float *out /* N,HW,C */, const float *in /* N,HW,C */,
@@ -207,11 +230,8 @@ void sp_cpu_bn_fwd_saved_nhwc(sp_backend *b, float *out /* N,HW,C */, const floa
                               const float *save_mean /* C */, const float *save_invstd /* C */,
                               int n, int c, int hw, int act)
 {
-    float *terms = terms_alloc(c);
     (void)b;
-    bn_terms(terms, gamma, beta, save_mean, save_invstd, c);
-    normalise_rows(out, in, terms, (size_t)n * hw, c, act);
-    free(terms);
+    normalise(out, in, NULL, gamma, beta, save_mean, save_invstd, (size_t)n * hw, c, act);
 }
 
 void sp_cpu_bn_act_bwd_nhwc(sp_backend *b, sp_act act, float *din /* N,HW,C; = */,

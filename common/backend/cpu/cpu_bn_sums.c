@@ -39,7 +39,7 @@ void sp_cpu_bn_fwd_sums(sp_backend *b, float *out /* N,C,HW */, float *save_mean
     for (int ch = 0; ch < c; ch++) {
         sp_bn_save_sums_stats(save_mean, save_invstd, running_mean, running_var, ch, sums, c,
                               count, eps, momentum);
-        sp_cpu_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
+        sp_cpu_bn_channel(out, in, NULL, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
     }
 }
 

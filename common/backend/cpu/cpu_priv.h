@@ -100,10 +100,7 @@ void sp_cpu_conv_bwd_filter_nhwc(sp_backend *b, float *dw, float *dbias, const f
                                  const float *in, const sp_conv_shape *s, int flags);
 
 /* cpu_bn_nhwc.c: batch norm on channels-last data */
-void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                              float *running_mean, float *running_var, const float *in,
-                              const float *gamma, const float *beta,
-                              int n, int c, int hw, float eps, float momentum);
+sp_bn_fwd_train_fn sp_cpu_bn_fwd_train_nhwc;
 void sp_cpu_bn_fwd_saved_nhwc(sp_backend *b, float *out, const float *in, const float *gamma,
                               const float *beta, const float *save_mean,
                               const float *save_invstd, int n, int c, int hw, int act);
@@ -134,19 +131,16 @@ void sp_cpu_mask_bwd_nhwc(sp_backend *b, float *din, float *dm, const float *dou
                           const float *in, const float *m, int n, int c, int hw);
 
 /* cpu_bn.c */
-void sp_cpu_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                         float *running_mean, float *running_var, const float *in,
-                         const float *gamma, const float *beta,
-                         int n, int c, int hw, float eps, float momentum);
+sp_bn_fwd_train_fn sp_cpu_bn_fwd_train;
 /* A batch norm's value from the saved statistics, centred first so that
  * a large mean does not cancel; every loop that forms it calls this. */
 static inline float sp_cpu_bn_value(float x, float mean, float scale, float beta)
 {
     return (x - mean) * scale + beta;
 }
-void sp_cpu_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
-                       const float *save_mean, const float *save_invstd, int ch, int n, int c,
-                       int hw, int act);
+void sp_cpu_bn_channel(float *out, const float *in, const float *res, const float *gamma,
+                       const float *beta, const float *save_mean, const float *save_invstd,
+                       int ch, int n, int c, int hw, int act);
 void sp_cpu_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                          const float *beta, const float *save_mean, const float *save_invstd,
                          int n, int c, int hw, int act);

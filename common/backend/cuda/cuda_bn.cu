@@ -144,15 +144,22 @@ void sp_cuda_bn_fwd_sums(sp_backend *b, float *out, float *save_mean, float *sav
     CUDA_LAUNCHED(x);
 }
 
+/* The residual and the activation by the element-wise kernels, after the
+ * batch norm's own: the same bits as the executor running them apart. */
 void sp_cuda_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
                           float *running_mean, float *running_var, const float *in,
-                          const float *gamma, const float *beta, int n, int c, int hw,
-                          float eps, float momentum)
+                          const float *res, const float *gamma, const float *beta, int n, int c,
+                          int hw, float eps, float momentum, int act)
 {
     double *sums = sp_cuda_sums(cuda_of(b), 2 * (size_t)c);
+    size_t total = (size_t)n * c * hw;
     sp_cuda_bn_sums(b, sums, in, n, c, hw);
     sp_cuda_bn_fwd_sums(b, out, save_mean, save_invstd, running_mean, running_var, in, gamma,
                         beta, sums, (double)n * hw, n, c, hw, eps, momentum);
+    if (res)
+        sp_cuda_add_fwd(b, out, out, res, total);
+    if (act >= 0)
+        sp_cuda_act_fwd(b, (sp_act)act, out, out, total);
 }
 
 /* k_apply alone: scale is the variance (is_var) or the inverse std. */

@@ -110,10 +110,7 @@ void sp_cuda_conv_bwd_filter(sp_backend *b, float *dw, float *dbias, const float
 void sp_cuda_conv_plans_free(cuda_ctx *x);
 
 /* cuda_bn.cu */
-void sp_cuda_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                          float *running_mean, float *running_var, const float *in,
-                          const float *gamma, const float *beta, int n, int c, int hw,
-                          float eps, float momentum);
+sp_bn_fwd_train_fn sp_cuda_bn_fwd_train;
 void sp_cuda_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                           const float *beta, const float *save_mean, const float *save_invstd,
                           int n, int c, int hw, int act);

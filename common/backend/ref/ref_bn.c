@@ -1,6 +1,7 @@
 /* ref_bn.c: batch normalisation over (N, C, HW), as PyTorch's BatchNorm2d.
  *
- *   bn_fwd_train: normalises with the batch mean and biased variance, writes
+ *   bn_fwd_train: normalises with the batch mean and biased variance, adds
+ *                 res and applies act (as add_fwd and act_fwd), writes
  *                 out, save_mean, save_invstd = 1/sqrt(var + eps) (overwrites)
  *                 and updates running_mean / running_var in place with
  *                 running = (1 - momentum) * running + momentum * batch, the
@@ -31,15 +32,18 @@ static float ref_bn_value(const float *in, const float *gamma, const float *beta
     return (float)((in[o] - (double)save_mean[ch]) * save_invstd[ch] * g + bt);
 }
 
-/* Channel ch of out, then act (-1: none) as act_fwd applies it. */
-static void ref_bn_channel(float *out, const float *in, const float *gamma, const float *beta,
-                           const float *save_mean, const float *save_invstd, int ch, int n,
-                           int c, int hw, int act)
+/* Channel ch of out, plus res (NULL: none) as add_fwd adds it, then act
+ * (-1: none) as act_fwd applies it. */
+static void ref_bn_channel(float *out, const float *in, const float *res, const float *gamma,
+                           const float *beta, const float *save_mean, const float *save_invstd,
+                           int ch, int n, int c, int hw, int act)
 {
     for (int i = 0; i < n; i++)
         for (int p = 0; p < hw; p++) {
             size_t o = at(i, ch, c, hw) + p;
             float v = ref_bn_value(in, gamma, beta, save_mean, save_invstd, ch, o);
+            if (res)
+                v = v + res[o];
             if (act >= 0 && v < 0.0f)
                 v = 0.0f;
             if (act == SP_ACT_RELU6 && v > 6.0f)
@@ -51,8 +55,9 @@ static void ref_bn_channel(float *out, const float *in, const float *gamma, cons
 void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mean /* C */,
                          float *save_invstd /* C */, float *running_mean /* C */,
                          float *running_var /* C */, const float *in /* N,C,HW */,
-                         const float *gamma /* C */, const float *beta /* C */,
-                         int n, int c, int hw, float eps, float momentum)
+                         const float *res /* N,C,HW */, const float *gamma /* C */,
+                         const float *beta /* C */, int n, int c, int hw, float eps,
+                         float momentum, int act)
 {
     double cnt = (double)n * hw;
     (void)b;
@@ -69,7 +74,7 @@ void sp_ref_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
             }
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
-        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, -1);
+        ref_bn_channel(out, in, res, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
     }
 }
 
@@ -80,7 +85,7 @@ void sp_ref_bn_fwd_saved(sp_backend *b, float *out /* N,C,HW */, const float *in
 {
     (void)b;
     for (int ch = 0; ch < c; ch++)
-        ref_bn_channel(out, in, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
+        ref_bn_channel(out, in, NULL, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);
 }
 
 void sp_ref_bn_act_bwd(sp_backend *b, sp_act act, float *din /* N,C,HW; = */,

@@ -36,10 +36,7 @@ void sp_ref_conv_bwd_filter(sp_backend *b, float *dw, float *dbias,
                             const float *dout, const float *in, const sp_conv_shape *s);
 
 /* ref_bn.c */
-void sp_ref_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                         float *running_mean, float *running_var, const float *in,
-                         const float *gamma, const float *beta,
-                         int n, int c, int hw, float eps, float momentum);
+sp_bn_fwd_train_fn sp_ref_bn_fwd_train;
 void sp_ref_bn_fwd_saved(sp_backend *b, float *out, const float *in, const float *gamma,
                          const float *beta, const float *save_mean, const float *save_invstd,
                          int n, int c, int hw, int act);
