@@ -10,8 +10,13 @@
  * have a slot of their own, so the result does not depend on the number
  * of threads.  The element-wise loops share the rows.
  *
- * The statistics are cpu_bn.c's: the mean, then squared deviations from
- * the float mean less that mean's rounding error.  Every normalised value
+ * The training statistics read the data once: each chunk, still in
+ * cache, gives its own sum and then its squared deviations from its own
+ * float mean (less that mean's rounding error), and the chunks' counts,
+ * means and deviations combine in double, in chunk order, as in Chan,
+ * Golub and LeVeque's pairwise update.  Each chunk is centred on its own
+ * mean, so a mean far from zero does not cancel the variance, as
+ * cpu_bn.c's two passes over the whole batch ensure.  Every normalised value
  * is sp_cpu_bn_value with sp_bn_scale, and bn_fwd_train's output is
  * bn_fwd_saved's loop (normalise_rows, which also adds the residual and
  * applies the activation), so recomputing gives the same bits.
@@ -139,6 +144,65 @@ static void sum_chunks(double *sums, chunk_fn *fn, const float *x, const float *
     free(part);
 }
 
+/* chunk_sum into part[0, c) and chunk_sq into part[c, 2c), over one read
+ * of the chunk from memory. */
+static void chunk_sum_sq(float *part, const float *x, const float *dy, const float *centre,
+                         int rows, int c)
+{
+    chunk_sum(part, x, dy, centre, rows, c);
+    chunk_sq(part + c, x, dy, centre, rows, c);
+}
+
+/* A chunk's sum (part[0, c)), its float mean (part[2c, 3c)) and its
+ * squared deviations from that mean (part[c, 2c)); centre is zero. */
+static void chunk_moments(float *part, const float *x, const float *dy, const float *centre,
+                          int rows, int c)
+{
+    float *mean = part + 2 * (size_t)c;
+    chunk_sum(part, x, dy, centre, rows, c);
+    for (int ch = 0; ch < c; ch++)
+        mean[ch] = part[ch] / (float)rows;
+    chunk_sq(part + c, x, dy, mean, rows, c);
+}
+
+/* The mean and the sum of squared deviations of every channel of a
+ * (rows x c) matrix, over one read of it (chunk_moments), combined in
+ * double chunk after chunk. */
+static void moments(double *mean /* c; = */, double *dev /* c; = */, const float *x,
+                    size_t rows, int c)
+{
+    size_t chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS, stride = (size_t)3 * c;
+    float *part = sp_xmalloc((chunks ? chunks : 1) * stride * sizeof *part);
+    float *zero = sp_xcalloc((size_t)c, sizeof *zero);
+    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * CHUNK_ROWS, len = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+        float *pk = part + k * stride;
+        memset(pk, 0, 2 * (size_t)c * sizeof *pk);
+        chunk_moments(pk, x + r0 * c, NULL, zero, (int)len, c);
+    }
+    for (int ch = 0; ch < c; ch++)
+        mean[ch] = dev[ch] = 0.0;
+    double seen = 0.0;
+    for (size_t k = 0; k < chunks; k++) {
+        const float *pk = part + k * stride;
+        size_t r0 = k * CHUNK_ROWS;
+        double len = (double)(rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS);
+        double total = seen + len, inv = 1.0 / len, share = len / total;
+        double cross = seen * share;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            /* the chunk's deviations from its exact mean, then the merge */
+            double mk = pk[ch] * inv, off = mk - (double)pk[2 * c + ch];
+            double dk = (double)pk[c + ch] - len * off * off, d = mk - mean[ch];
+            mean[ch] += d * share;
+            dev[ch] += (dk > 0.0 ? dk : 0.0) + d * d * cross;
+        }
+        seen = total;
+    }
+    free(part), free(zero);
+}
+
 /* Room for an element-wise loop's per-channel terms: three rows of c. */
 static float *terms_alloc(int c)
 {
@@ -203,25 +267,13 @@ void sp_cpu_bn_fwd_train_nhwc(sp_backend *b, float *out /* N,HW,C */, float *sav
                               float momentum, int act)
 {
     size_t rows = (size_t)n * hw;
-    double cnt = (double)rows;
+    double *mean = sp_xmalloc((size_t)2 * c * sizeof *mean), *dev = mean + c;
     (void)b;
-    float *fm = sp_xcalloc((size_t)2 * c, sizeof *fm), *zero = fm + c;
-    double *sum = sp_xmalloc((size_t)2 * c * sizeof *sum), *sq = sum + c;
-    sum_chunks(sum, chunk_sum, in, NULL, zero, rows, c, 1);
+    moments(mean, dev, in, rows, c);
     for (int ch = 0; ch < c; ch++)
-        fm[ch] = (float)(sum[ch] / cnt);
-    sum_chunks(sq, chunk_sq, in, NULL, fm, rows, c, 1);
-    for (int ch = 0; ch < c; ch++) {
-        double mean = sum[ch] / cnt, dev = sq[ch];
-        /* the float mean's rounding error, taken out exactly */
-        double dm = (double)fm[ch] - mean;
-        dev -= cnt * dm * dm;
-        if (dev < 0.0)
-            dev = 0.0;
-        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, dev, cnt,
-                         eps, momentum);
-    }
-    free(fm), free(sum);
+        sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean[ch],
+                         dev[ch], (double)rows, eps, momentum);
+    free(mean);
     normalise(out, in, res, gamma, beta, save_mean, save_invstd, rows, c, act);
 }
 
@@ -301,8 +353,7 @@ void sp_cpu_bn_sums_nhwc(sp_backend *b, double *sums /* 2,C; = */, const float *
     (void)b;
     if (rows)
         memcpy(k, in, (size_t)c * sizeof *k);
-    sum_chunks(sums, chunk_sum, in, NULL, k, rows, c, 1);
-    sum_chunks(sums + c, chunk_sq, in, NULL, k, rows, c, 1);
+    sum_chunks(sums, chunk_sum_sq, in, NULL, k, rows, c, 2);
     for (int ch = 0; ch < c; ch++) {
         double d = sums[ch], kc = k[ch];
         sums[ch] = d + (double)rows * kc;
