@@ -26,6 +26,29 @@ static inline void sp_bn_infer_affine(float *scale, float *shift, const float *g
     *shift = (float)(bt - mean[ch] * g * invstd);
 }
 
+/* One group of len values joining the statistics of the `seen` values
+ * before it (Chan, Golub and LeVeque's pairwise update) takes these
+ * weights, the same for every channel: 1 / len, len / (seen + len) and
+ * seen * len / (seen + len). */
+static inline void sp_bn_merge_weights(double w[3], double seen, double len)
+{
+    w[0] = 1.0 / len;
+    w[1] = len / (seen + len);
+    w[2] = seen * w[1];
+}
+
+/* The group joins: mean and dev, the mean and the sum of squared
+ * deviations so far, take in the group's sums of d = x - shift and of
+ * d^2.  A shift near the group's mean (its float mean, say) keeps both
+ * sums small, so a mean far from zero costs them no precision. */
+static inline void sp_bn_merge(double *mean, double *dev, const double w[3], float shift,
+                               double sum_d, double sum_d2)
+{
+    double mk = shift + sum_d * w[0], d = mk - *mean, dk = sum_d2 - sum_d * sum_d * w[0];
+    *mean += d * w[1];
+    *dev += (dk > 0.0 ? dk : 0.0) + d * d * w[2];
+}
+
 /* After a training step over cnt values with mean and sum of squared
  * deviations sq: save_mean, save_invstd (overwritten) and running =
  * (1 - momentum) * running + momentum * batch, the variance unbiased

@@ -11,7 +11,11 @@
  * class ("conv_fwd 3x3 s1 dense") reports the worst error over its shapes.
  * The fused conv_fwd_act is checked against the reference's conv_fwd then
  * act_fwd on every convolution shape, and conv_chain / conv_fwd_own on a
- * few hand-picked pairs of convolutions.
+ * few hand-picked pairs of convolutions.  bn_fwd_train with a residual
+ * and an activation is checked bit for bit against bn_fwd_train, add_fwd
+ * and act_fwd on each backend, and bn_fwd_train on values whose mean is
+ * far from zero against the spread (49152 and 49152.25) against the
+ * reference.
  * Accumulated gradients start from the same random values on both sides,
  * and overwritten outputs from different garbage, so both halves of the
  * gradient convention are checked. */
@@ -411,6 +415,35 @@ static void check_bn(int n, int c, int hw)
     free(in), free(dout), free(gamma), free(beta), free(rm), free(rv), free(dg0), free(res);
 }
 
+/* bn_fwd_train on values 49152 and, one in ten, 49152.25: a mean whose
+ * float rounding is large against the spread (variance about 0.0056,
+ * every float sum exact), so the statistics come out right only when the
+ * backend takes that rounding out. */
+static void check_bn_far_mean(int n, int c, int hw)
+{
+    size_t nx = (size_t)n * c * hw;
+    float *in = rnd(nx, 0, 1), *gamma = rnd(c, 0.5f, 1.5f), *beta = rnd(c, -1, 1);
+    float *o[2], *sm[2], *si[2];
+    sp_backend *be[2] = {ref, fast};
+    for (size_t i = 0; i < nx; i++)
+        in[i] = in[i] > 0.9f ? 49152.25f : 49152.0f;
+    for (int i = 0; i < 2; i++) {
+        sp_backend *b = be[i];
+        float *bin = dup(b, in, nx), *bg = dup(b, gamma, c), *bb = dup(b, beta, c);
+        o[i] = garbage(b, nx), sm[i] = garbage(b, c), si[i] = garbage(b, c);
+        b->bn_fwd_train(b, o[i], sm[i], si[i], NULL, NULL, bin, NULL, bg, bb, n, c, hw, 1e-5f,
+                        0.1f, -1);
+        b->free(b, bin), b->free(b, bg), b->free(b, bb);
+    }
+    const char *cls = hw < 64 ? "rows under 64" : "rows of 64 or more";
+    recordf(err(o[1], o[0], nx), FWD_BOUND, "bn_fwd_train mean 49152, %s", cls);
+    recordf(fmax(err(sm[1], sm[0], c), err(si[1], si[0], c)), FWD_BOUND,
+            "bn_fwd_train saved statistics mean 49152, %s", cls);
+    for (int i = 0; i < 2; i++)
+        be[i]->free(be[i], o[i]), be[i]->free(be[i], sm[i]), be[i]->free(be[i], si[i]);
+    free(in), free(gamma), free(beta);
+}
+
 /* kind: 0 max, 1 average, 2 adaptive */
 static void check_pool(const sp_pool_shape *s, int kind)
 {
@@ -721,6 +754,9 @@ static void check_hand_picked(void)
     }
     check_maxpool_nan();
     check_bn(3, 5, 7);
+    check_bn(5, 3, 1024);   /* rows that cpu_bn.c sums in two groups */
+    check_bn_far_mean(7, 5, 49);
+    check_bn_far_mean(50, 4, 100);
     check_linear(3, 17, 5);
     check_mask(3, 5, 7);
 }

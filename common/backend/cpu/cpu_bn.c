@@ -1,8 +1,11 @@
 /* cpu_bn.c: batch normalisation over (N, C, HW) as PyTorch's BatchNorm2d,
  * one OpenMP thread per group of channels on the NCHW layout.
  *
- *   bn_fwd_train: batch mean and biased variance (two passes, so a large
- *                 mean does not cancel the variance), then out with res
+ *   bn_fwd_train: batch mean and biased variance over one read of the
+ *                 input: each (sample, channel) row's sum, then its
+ *                 deviations from its own mean while it is in cache, merged
+ *                 in double (sp_bn_merge; so a large mean does not cancel
+ *                 the variance), then out with res
  *                 added and act applied in the same pass; out, save_mean and
  *                 save_invstd overwritten; running_mean / running_var
  *                 updated as (1 - m) * running + m * batch with the
@@ -16,7 +19,8 @@
  *                 value recomputed where it is tested (sp_cpu_bn_value).
  *   bn_bwd:       din overwritten; dgamma, dbeta accumulated (+=).
  *
- * Sums run in float along one HW row and in double across rows. gamma,
+ * Sums run in float along one HW row (rows of fewer than 4096 values in
+ * groups of up to that many) and in double across rows. gamma,
  * beta, the running statistics, dgamma and dbeta may be NULL. */
 #include <math.h>
 #include "cpu_priv.h"
@@ -31,36 +35,35 @@ void sp_cpu_bn_fwd_train(sp_backend *b, float *out /* N,C,HW */, float *save_mea
 {
     double cnt = (double)n * hw;
     size_t chw = (size_t)c * hw;
+    int group = hw < 4096 ? 4096 / hw : 1;   /* rows summed together, in cache */
     (void)b;
     #pragma omp parallel for if (cnt * c >= SP_CPU_PAR_MIN) schedule(static)
     for (int ch = 0; ch < c; ch++) {
         const float *x0 = in + (size_t)ch * hw;
-        double sum = 0.0, sq = 0.0;
-        for (int i = 0; i < n; i++) {
-            const float *x = x0 + i * chw;
-            float part = 0.0f;
-            #pragma omp simd reduction(+ : part)
-            for (int p = 0; p < hw; p++)
-                part += x[p];
-            sum += part;
-        }
-        double mean = sum / cnt;
-        float fm = (float)mean;
-        for (int i = 0; i < n; i++) {
-            const float *x = x0 + i * chw;
-            float part = 0.0f;
-            #pragma omp simd reduction(+ : part)
-            for (int p = 0; p < hw; p++) {
-                float d = x[p] - fm;
-                part += d * d;
+        double mean = 0.0, sq = 0.0;
+        for (int i = 0; i < n; i += group) {
+            int rows = n - i < group ? n - i : group;
+            float part = 0.0f, sd = 0.0f, sd2 = 0.0f;
+            for (int r = 0; r < rows; r++) {
+                const float *x = x0 + (size_t)(i + r) * chw;
+                #pragma omp simd reduction(+ : part)
+                for (int p = 0; p < hw; p++)
+                    part += x[p];
             }
-            sq += part;
+            float fm = part / (float)(rows * hw);
+            for (int r = 0; r < rows; r++) {
+                const float *x = x0 + (size_t)(i + r) * chw;
+                #pragma omp simd reduction(+ : sd, sd2)
+                for (int p = 0; p < hw; p++) {
+                    float d = x[p] - fm;
+                    sd += d;
+                    sd2 += d * d;
+                }
+            }
+            double w[3];
+            sp_bn_merge_weights(w, (double)i * hw, (double)rows * hw);
+            sp_bn_merge(&mean, &sq, w, fm, sd, sd2);
         }
-        /* the float mean's rounding error, taken out exactly */
-        double dm = (double)fm - mean;
-        sq -= cnt * dm * dm;
-        if (sq < 0.0)
-            sq = 0.0;
         sp_bn_save_stats(save_mean, save_invstd, running_mean, running_var, ch, mean, sq, cnt,
                          eps, momentum);
         sp_cpu_bn_channel(out, in, res, gamma, beta, save_mean, save_invstd, ch, n, c, hw, act);

@@ -10,13 +10,12 @@
  * have a slot of their own, so the result does not depend on the number
  * of threads.  The element-wise loops share the rows.
  *
- * The training statistics read the data once: each chunk, still in
- * cache, gives its own sum and then its squared deviations from its own
- * float mean (less that mean's rounding error), and the chunks' counts,
- * means and deviations combine in double, in chunk order, as in Chan,
- * Golub and LeVeque's pairwise update.  Each chunk is centred on its own
- * mean, so a mean far from zero does not cancel the variance, as
- * cpu_bn.c's two passes over the whole batch ensure.  Every normalised value
+ * The training statistics read the data from memory once: each chunk
+ * gives its float mean, then, still in cache, the sums of d and d^2 with
+ * d = x less that mean, and the chunks combine in double, in chunk order
+ * (sp_bn_merge, Chan, Golub and LeVeque's pairwise update).  Each chunk
+ * is centred near its own mean, so a mean far from zero does not cancel
+ * the variance (cpu_bn.c does the same per row).  Every normalised value
  * is sp_cpu_bn_value with sp_bn_scale, and bn_fwd_train's output is
  * bn_fwd_saved's loop (normalise_rows, which also adds the residual and
  * applies the activation), so recomputing gives the same bits.
@@ -65,31 +64,6 @@ static void chunk_sum(float *part, const float *x, const float *dy, const float 
         #pragma omp simd
         for (int ch = 0; ch < c; ch++)
             part[ch] += xr[ch] - centre[ch];
-    }
-}
-
-/* part[ch] += (x - centre)^2 */
-static void chunk_sq(float *part, const float *x, const float *dy, const float *centre,
-                     int rows, int c)
-{
-    int r = 0;
-    (void)dy;
-    for (; r + 4 <= rows; r += 4) {
-        const float *x0 = x + (size_t)r * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
-        #pragma omp simd
-        for (int ch = 0; ch < c; ch++) {
-            float d0 = x0[ch] - centre[ch], d1 = x1[ch] - centre[ch];
-            float d2 = x2[ch] - centre[ch], d3 = x3[ch] - centre[ch];
-            part[ch] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
-        }
-    }
-    for (; r < rows; r++) {
-        const float *xr = x + (size_t)r * c;
-        #pragma omp simd
-        for (int ch = 0; ch < c; ch++) {
-            float d = xr[ch] - centre[ch];
-            part[ch] += d * d;
-        }
     }
 }
 
@@ -144,30 +118,52 @@ static void sum_chunks(double *sums, chunk_fn *fn, const float *x, const float *
     free(part);
 }
 
-/* chunk_sum into part[0, c) and chunk_sq into part[c, 2c), over one read
- * of the chunk from memory. */
+/* part[ch] += d, part[c + ch] += d^2 with d = x - centre */
 static void chunk_sum_sq(float *part, const float *x, const float *dy, const float *centre,
                          int rows, int c)
 {
-    chunk_sum(part, x, dy, centre, rows, c);
-    chunk_sq(part + c, x, dy, centre, rows, c);
+    int r = 0;
+    float *sq = part + c;
+    (void)dy;
+    for (; r + 4 <= rows; r += 4) {
+        const float *x0 = x + (size_t)r * c, *x1 = x0 + c, *x2 = x1 + c, *x3 = x2 + c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float d0 = x0[ch] - centre[ch], d1 = x1[ch] - centre[ch];
+            float d2 = x2[ch] - centre[ch], d3 = x3[ch] - centre[ch];
+            part[ch] += (d0 + d1) + (d2 + d3);
+            sq[ch] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+        }
+    }
+    for (; r < rows; r++) {
+        const float *xr = x + (size_t)r * c;
+        #pragma omp simd
+        for (int ch = 0; ch < c; ch++) {
+            float d = xr[ch] - centre[ch];
+            part[ch] += d;
+            sq[ch] += d * d;
+        }
+    }
 }
 
-/* A chunk's sum (part[0, c)), its float mean (part[2c, 3c)) and its
- * squared deviations from that mean (part[c, 2c)); centre is zero. */
+/* A chunk's float mean (part[2c, 3c)), then chunk_sum_sq about it into
+ * part[0, 2c), zero on entry; centre is zero.  The second pass reads the
+ * chunk from cache. */
 static void chunk_moments(float *part, const float *x, const float *dy, const float *centre,
                           int rows, int c)
 {
     float *mean = part + 2 * (size_t)c;
     chunk_sum(part, x, dy, centre, rows, c);
-    for (int ch = 0; ch < c; ch++)
+    for (int ch = 0; ch < c; ch++) {
         mean[ch] = part[ch] / (float)rows;
-    chunk_sq(part + c, x, dy, mean, rows, c);
+        part[ch] = 0.0f;
+    }
+    chunk_sum_sq(part, x, dy, mean, rows, c);
 }
 
 /* The mean and the sum of squared deviations of every channel of a
- * (rows x c) matrix, over one read of it (chunk_moments), combined in
- * double chunk after chunk. */
+ * (rows x c) matrix, over one read of it from memory (chunk_moments),
+ * combined in double chunk after chunk. */
 static void moments(double *mean /* c; = */, double *dev /* c; = */, const float *x,
                     size_t rows, int c)
 {
@@ -183,22 +179,15 @@ static void moments(double *mean /* c; = */, double *dev /* c; = */, const float
     }
     for (int ch = 0; ch < c; ch++)
         mean[ch] = dev[ch] = 0.0;
-    double seen = 0.0;
     for (size_t k = 0; k < chunks; k++) {
         const float *pk = part + k * stride;
         size_t r0 = k * CHUNK_ROWS;
-        double len = (double)(rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS);
-        double total = seen + len, inv = 1.0 / len, share = len / total;
-        double cross = seen * share;
+        double w[3];
+        sp_bn_merge_weights(w, (double)r0, (double)(rows - r0 < CHUNK_ROWS ? rows - r0
+                                                                            : CHUNK_ROWS));
         #pragma omp simd
-        for (int ch = 0; ch < c; ch++) {
-            /* the chunk's deviations from its exact mean, then the merge */
-            double mk = pk[ch] * inv, off = mk - (double)pk[2 * c + ch];
-            double dk = (double)pk[c + ch] - len * off * off, d = mk - mean[ch];
-            mean[ch] += d * share;
-            dev[ch] += (dk > 0.0 ? dk : 0.0) + d * d * cross;
-        }
-        seen = total;
+        for (int ch = 0; ch < c; ch++)
+            sp_bn_merge(&mean[ch], &dev[ch], w, pk[2 * c + ch], pk[ch], pk[c + ch]);
     }
     free(part), free(zero);
 }

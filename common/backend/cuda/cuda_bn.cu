@@ -5,7 +5,9 @@
  * processes between the two halves (sp/backend.h, bn_sums).
  *
  *   forward:  sums = (sum x, sum x^2) per channel; mean, var = sq/cnt -
- *             mean^2 (double), save_mean, save_invstd, running statistics
+ *             mean^2 (double; within one process the sums are of x - k,
+ *             k the channel's first value, so that a mean far from zero
+ *             does not cancel the variance), save_mean, save_invstd, running statistics
  *             (unbiased variance, momentum); out = (x - mean) * invstd *
  *             gamma + beta (overwrites)
  *   backward: sums = (sum dy, sum dy * xhat); din = gamma * invstd * (dy -
@@ -18,20 +20,22 @@
 
 /* Per-channel pair of sums over the n * hw values of channel blockIdx.x,
  * the values split over gridDim.y blocks; mode 0: (x, x^2), mode 1:
- * (dy, dy * (x - mean) * invstd). */
+ * (dy, dy * (x - mean) * invstd), mode 2: (x - k, (x - k)^2) with k the
+ * channel's first value. */
 static __global__ void k_sums(double *sums, const float *a, const float *x, const float *mean,
                               const float *invstd, int n, int c, int hw, int mode)
 {
     __shared__ double s0[SUM_THREADS], s1[SUM_THREADS];
     int ch = blockIdx.x;
     size_t total = (size_t)n * hw;
-    double m = mode ? mean[ch] : 0.0, is = mode ? invstd[ch] : 0.0, t0 = 0.0, t1 = 0.0;
+    double m = mode == 1 ? mean[ch] : 0.0, is = mode == 1 ? invstd[ch] : 0.0;
+    double k = mode == 2 ? (double)a[(size_t)ch * hw] : 0.0, t0 = 0.0, t1 = 0.0;
     for (size_t j = (size_t)blockIdx.y * blockDim.x + threadIdx.x; j < total;
          j += (size_t)gridDim.y * blockDim.x) {
         size_t i = j / hw, p = j % hw, o = (i * c + ch) * hw + p;
-        double v = a[o];
+        double v = a[o] - k;
         t0 += v;
-        t1 += mode ? v * ((x[o] - m) * is) : v * v;
+        t1 += mode == 1 ? v * ((x[o] - m) * is) : v * v;
     }
     s0[threadIdx.x] = t0;
     s1[threadIdx.x] = t1;
@@ -64,13 +68,17 @@ static void launch_sums(cuda_ctx *x, double *sums, const float *a, const float *
     CUDA_LAUNCHED(x);
 }
 
+/* From sums about the shift k (shift: the values whose channel's first
+ * is k, or NULL for k = 0). */
 static __global__ void k_stats(float *save_mean, float *save_invstd, float *rmean, float *rvar,
-                               const double *sums, double cnt, int c, float eps, float momentum)
+                               const double *sums, const float *shift, double cnt, int c,
+                               int hw, float eps, float momentum)
 {
     int ch = blockIdx.x * blockDim.x + threadIdx.x;
     if (ch >= c)
         return;
-    double mean = sums[ch] / cnt, var = sums[c + ch] / cnt - mean * mean;
+    double md = sums[ch] / cnt, var = sums[c + ch] / cnt - md * md;
+    double mean = md + (shift ? (double)shift[(size_t)ch * hw] : 0.0);
     if (var < 0.0)
         var = 0.0;
     save_mean[ch] = (float)mean;
@@ -128,34 +136,48 @@ void sp_cuda_bn_sums(sp_backend *b, double *sums, const float *in, int n, int c,
         launch_sums(x, sums, in, in, NULL, NULL, n, c, hw, 0);
 }
 
-void sp_cuda_bn_fwd_sums(sp_backend *b, float *out, float *save_mean, float *save_invstd,
-                         float *running_mean, float *running_var, const float *in,
-                         const float *gamma, const float *beta, const double *sums,
-                         double count, int n, int c, int hw, float eps, float momentum)
+/* The statistics from sums about shift (k_stats), then out. */
+static void stats_apply(cuda_ctx *x, float *out, float *save_mean, float *save_invstd,
+                        float *running_mean, float *running_var, const float *in,
+                        const float *gamma, const float *beta, const double *sums,
+                        const float *shift, double count, int n, int c, int hw, float eps,
+                        float momentum)
 {
-    cuda_ctx *x = cuda_of(b);
     if (x->failed[0])
         return;
     size_t total = (size_t)n * c * hw;
     k_stats<<<(c + 127) / 128, 128, 0, x->stream>>>(save_mean, save_invstd, running_mean,
-                                                    running_var, sums, count, c, eps, momentum);
+                                                    running_var, sums, shift, count, c, hw,
+                                                    eps, momentum);
     k_apply<<<sp_cuda_blocks(total, CUDA_THREADS), CUDA_THREADS, 0, x->stream>>>(
         out, in, gamma, beta, save_mean, save_invstd, 0, eps, total, c, hw);
     CUDA_LAUNCHED(x);
 }
 
-/* The residual and the activation by the element-wise kernels, after the
- * batch norm's own: the same bits as the executor running them apart. */
+void sp_cuda_bn_fwd_sums(sp_backend *b, float *out, float *save_mean, float *save_invstd,
+                         float *running_mean, float *running_var, const float *in,
+                         const float *gamma, const float *beta, const double *sums,
+                         double count, int n, int c, int hw, float eps, float momentum)
+{
+    stats_apply(cuda_of(b), out, save_mean, save_invstd, running_mean, running_var, in, gamma,
+                beta, sums, NULL, count, n, c, hw, eps, momentum);
+}
+
+/* Sums about each channel's first value; the residual and the activation
+ * by the element-wise kernels, after the batch norm's own: the same bits
+ * as the executor running them apart. */
 void sp_cuda_bn_fwd_train(sp_backend *b, float *out, float *save_mean, float *save_invstd,
                           float *running_mean, float *running_var, const float *in,
                           const float *res, const float *gamma, const float *beta, int n, int c,
                           int hw, float eps, float momentum, int act)
 {
-    double *sums = sp_cuda_sums(cuda_of(b), 2 * (size_t)c);
+    cuda_ctx *x = cuda_of(b);
+    double *sums = sp_cuda_sums(x, 2 * (size_t)c);
     size_t total = (size_t)n * c * hw;
-    sp_cuda_bn_sums(b, sums, in, n, c, hw);
-    sp_cuda_bn_fwd_sums(b, out, save_mean, save_invstd, running_mean, running_var, in, gamma,
-                        beta, sums, (double)n * hw, n, c, hw, eps, momentum);
+    if (!x->failed[0])
+        launch_sums(x, sums, in, in, NULL, NULL, n, c, hw, 2);
+    stats_apply(x, out, save_mean, save_invstd, running_mean, running_var, in, gamma, beta, sums,
+                in, (double)n * hw, n, c, hw, eps, momentum);
     if (res)
         sp_cuda_add_fwd(b, out, out, res, total);
     if (act >= 0)
