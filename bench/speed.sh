@@ -28,7 +28,9 @@
 # definitions match sp's networks layer by layer.  SP_BENCH_ORDER=nchw or
 # nhwc overrides sp's choice of activation order, in training and inference;
 # SP_BENCH_STORE=all makes sp's training keep every batch norm output
-# instead of recomputing it in the backward pass.
+# instead of recomputing it in the backward pass; SP_BENCH_FUSE=none runs
+# every node apart (no folding in inference, no batch norm epilogues in
+# training).
 set -eu
 cd "$(dirname "$0")/.."
 ITERS=${1:-${ITERS:-5}}
