@@ -89,15 +89,6 @@ static void plan_nodes(sp_exec *e)
         e->x[e->p[k].info.node].p[e->p[k].info.kind] = k;
 }
 
-/* Training.  A batch norm's output, with the ReLU that runs in place on
- * it, is what a convolution's backward pass reads as its input and the
- * ReLU's backward as its sign; it can be recomputed exactly from the
- * batch norm's input (which its own backward keeps anyway) and saved
- * statistics, so it lives in a pooled buffer only while the forward pass
- * reads it and again from the backward pass of its last reader to that
- * of the batch norm (sp_exec_recompute).  Not when something writes over
- * it in place (a residual sum: its value is gone), when it is the
- * logits, or when the batch norm's own input is such an output. */
 /* Per node j, the node that writes over j's output in place, or 0. */
 static int *writers(const sp_exec *e)
 {
@@ -114,6 +105,15 @@ static int is_act(sp_op op)
     return op == SP_OP_RELU || op == SP_OP_RELU6;
 }
 
+/* Training.  A batch norm's output, with the ReLU that runs in place on
+ * it, is what a convolution's backward pass reads as its input and the
+ * ReLU's backward as its sign; it can be recomputed exactly from the
+ * batch norm's input (which its own backward keeps anyway) and saved
+ * statistics, so it lives in a pooled buffer only while the forward pass
+ * reads it and again from the backward pass of its last reader to that
+ * of the batch norm (sp_exec_recompute).  Not when something writes over
+ * it in place (a residual sum: its value is gone), when it is the
+ * logits, or when the batch norm's own input is such an output. */
 static void plan_recompute(sp_exec *e)
 {
     sp_graph *g = e->g;
@@ -174,17 +174,17 @@ static void describe_training(sp_exec *e)
         nhwc |= e->x[i].nhwc_out;
         epilogues += e->g->node[i].op == SP_OP_BN && (e->x[i].res || e->x[i].act);
     }
-    char *d = e->describe;
-    size_t room = sizeof e->describe;
-    int at = snprintf(d, room, "%s", nhwc ? "channels-last between convolutions" : "NCHW");
+    char kept[96], fused[96] = "";
     if (again)
-        at += snprintf(d + at, room - at, "; %d of %d batch norm outputs recomputed in the "
-                       "backward pass", again, bns);
+        snprintf(kept, sizeof kept, "%d of %d batch norm outputs recomputed in the backward "
+                 "pass", again, bns);
     else
-        at += snprintf(d + at, room - at, "; every activation kept");
+        snprintf(kept, sizeof kept, "every activation kept");
     if (epilogues)
-        snprintf(d + at, room - at, "; %d of %d batch norms also run the sum or activation "
+        snprintf(fused, sizeof fused, "; %d of %d batch norms also run the sum or activation "
                  "after them", epilogues, bns);
+    snprintf(e->describe, sizeof e->describe, "%s; %s%s",
+             nhwc ? "channels-last between convolutions" : "NCHW", kept, fused);
 }
 
 /* Inference only.  A BN whose input is a convolution read by nothing else
