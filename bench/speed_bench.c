@@ -108,7 +108,8 @@ int main(int argc, char **argv)
      * SP_BENCH_STORE=all makes a training executor keep every batch norm
      * output instead of recomputing it (the cost of recomputation);
      * SP_BENCH_FUSE=none runs every node apart (no folding in inference,
-     * no batch norm epilogues in training) */
+     * no batch norm epilogues in training); SP_BENCH_SAY prints the
+     * executor's description (sp_exec_describe) on stderr */
     const char *order = getenv("SP_BENCH_ORDER"), *store = getenv("SP_BENCH_STORE");
     const char *fuse = getenv("SP_BENCH_FUSE");
     unsigned flags = !order ? 0 : !strcmp(order, "nhwc") ? SP_EXEC_NHWC : SP_EXEC_NCHW;

@@ -84,7 +84,7 @@ void sp_cpu_bn_channel(float *out, const float *in, const float *res, const floa
         size_t o = (size_t)ch * hw + i * chw;
         const float *x = in + o, *r = res ? res + o : NULL;
         float *y = out + o;
-        if (r) {
+        if (r) {   /* apart: adding 0 would turn -0 into +0 */
             #pragma omp simd
             for (int p = 0; p < hw; p++) {
                 float v = sp_cpu_bn_value(x[p], m, scale, bt) + r[p];

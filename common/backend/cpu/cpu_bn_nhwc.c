@@ -93,20 +93,41 @@ static void chunk_grad(float *part, const float *x, const float *dy, const float
     }
 }
 
+static size_t chunk_count(size_t rows)
+{
+    return (rows + CHUNK_ROWS - 1) / CHUNK_ROWS;
+}
+
+static size_t chunk_rows(size_t rows, size_t k)
+{
+    size_t r0 = k * CHUNK_ROWS;
+    return rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
+}
+
+/* fn's partial sums of every chunk, width * c floats each, zero before
+ * fn adds to them; the threads share the chunks. */
+static float *chunk_parts(chunk_fn *fn, const float *x, const float *dy, const float *centre,
+                          size_t rows, int c, int width)
+{
+    size_t chunks = chunk_count(rows), stride = (size_t)width * c;
+    float *part = sp_xmalloc((chunks ? chunks : 1) * stride * sizeof *part);
+    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
+    for (size_t k = 0; k < chunks; k++) {
+        size_t r0 = k * CHUNK_ROWS;
+        float *pk = part + k * stride;
+        memset(pk, 0, stride * sizeof *pk);
+        fn(pk, x + r0 * c, dy ? dy + r0 * c : NULL, centre, (int)chunk_rows(rows, k), c);
+    }
+    return part;
+}
+
 /* sums (width * c, overwritten): fn's partial sums, width per channel,
  * added in double chunk after chunk. */
 static void sum_chunks(double *sums, chunk_fn *fn, const float *x, const float *dy,
                        const float *centre, size_t rows, int c, int width)
 {
-    size_t chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS, stride = (size_t)width * c;
-    float *part = sp_xmalloc(chunks * stride * sizeof *part);
-    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
-    for (size_t k = 0; k < chunks; k++) {
-        size_t r0 = k * CHUNK_ROWS, len = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
-        float *pk = part + k * stride;
-        memset(pk, 0, stride * sizeof *pk);
-        fn(pk, x + r0 * c, dy ? dy + r0 * c : NULL, centre, (int)len, c);
-    }
+    size_t chunks = chunk_count(rows), stride = (size_t)width * c;
+    float *part = chunk_parts(fn, x, dy, centre, rows, c, width);
     for (size_t j = 0; j < stride; j++)
         sums[j] = 0.0;
     for (size_t k = 0; k < chunks; k++) {
@@ -147,8 +168,8 @@ static void chunk_sum_sq(float *part, const float *x, const float *dy, const flo
 }
 
 /* A chunk's float mean (part[2c, 3c)), then chunk_sum_sq about it into
- * part[0, 2c), zero on entry; centre is zero.  The second pass reads the
- * chunk from cache. */
+ * part[0, 2c); centre is zero.  The second pass reads the chunk from
+ * cache. */
 static void chunk_moments(float *part, const float *x, const float *dy, const float *centre,
                           int rows, int c)
 {
@@ -167,24 +188,15 @@ static void chunk_moments(float *part, const float *x, const float *dy, const fl
 static void moments(double *mean /* c; = */, double *dev /* c; = */, const float *x,
                     size_t rows, int c)
 {
-    size_t chunks = (rows + CHUNK_ROWS - 1) / CHUNK_ROWS, stride = (size_t)3 * c;
-    float *part = sp_xmalloc((chunks ? chunks : 1) * stride * sizeof *part);
+    size_t chunks = chunk_count(rows), stride = (size_t)3 * c;
     float *zero = sp_xcalloc((size_t)c, sizeof *zero);
-    #pragma omp parallel for if ((double)rows * c >= SP_CPU_PAR_MIN) schedule(static)
-    for (size_t k = 0; k < chunks; k++) {
-        size_t r0 = k * CHUNK_ROWS, len = rows - r0 < CHUNK_ROWS ? rows - r0 : CHUNK_ROWS;
-        float *pk = part + k * stride;
-        memset(pk, 0, 2 * (size_t)c * sizeof *pk);
-        chunk_moments(pk, x + r0 * c, NULL, zero, (int)len, c);
-    }
+    float *part = chunk_parts(chunk_moments, x, NULL, zero, rows, c, 3);
     for (int ch = 0; ch < c; ch++)
         mean[ch] = dev[ch] = 0.0;
     for (size_t k = 0; k < chunks; k++) {
         const float *pk = part + k * stride;
-        size_t r0 = k * CHUNK_ROWS;
         double w[3];
-        sp_bn_merge_weights(w, (double)r0, (double)(rows - r0 < CHUNK_ROWS ? rows - r0
-                                                                            : CHUNK_ROWS));
+        sp_bn_merge_weights(w, (double)(k * CHUNK_ROWS), (double)chunk_rows(rows, k));
         #pragma omp simd
         for (int ch = 0; ch < c; ch++)
             sp_bn_merge(&mean[ch], &dev[ch], w, pk[2 * c + ch], pk[ch], pk[c + ch]);
@@ -220,7 +232,7 @@ static void normalise_rows(float *out, const float *in, const float *res, const 
     for (size_t r = 0; r < rows; r++) {
         const float *x = in + r * c, *s = res ? res + r * c : NULL;
         float *y = out + r * c;
-        if (s) {
+        if (s) {   /* apart: adding 0 would turn -0 into +0 */
             #pragma omp simd
             for (int ch = 0; ch < c; ch++) {
                 float v = sp_cpu_bn_value(x[ch], m[ch], scale[ch], bt[ch]) + s[ch];

@@ -7,9 +7,9 @@
  *   forward:  sums = (sum x, sum x^2) per channel; mean, var = sq/cnt -
  *             mean^2 (double; within one process the sums are of x - k,
  *             k the channel's first value, so that a mean far from zero
- *             does not cancel the variance), save_mean, save_invstd, running statistics
- *             (unbiased variance, momentum); out = (x - mean) * invstd *
- *             gamma + beta (overwrites)
+ *             does not cancel the variance), save_mean, save_invstd,
+ *             running statistics (unbiased variance, momentum);
+ *             out = (x - mean) * invstd * gamma + beta (overwrites)
  *   backward: sums = (sum dy, sum dy * xhat); din = gamma * invstd * (dy -
  *             sum dy / cnt - xhat * sum dy xhat / cnt) (overwrites);
  *             dgamma += sum dy xhat, dbeta += sum dy (this process's sums) */
